@@ -1,0 +1,130 @@
+/**
+ * The error catalogue: every error this library reports is an {@link FtpError} subclass with a
+ * stable string `code` (for programs) and, when a server reply caused it, that reply's numeric
+ * code in `replyCode` (never mixed into `code`).
+ */
+
+/** Stable string codes of every {@link FtpError}. */
+export type FtpErrorCode =
+  | 'ERR_FTP_PROTOCOL'
+  | 'ERR_FTP_TIMEOUT'
+  | 'ERR_FTP_CONNECTION_CLOSED'
+  | 'ERR_FTP_CONNECT'
+  | 'ERR_FTP_AUTH'
+  | 'ERR_FTP_SECURITY'
+  | 'ERR_FTP_REPLY'
+  | 'ERR_FTP_DATA_CONNECTION'
+  | 'ERR_FTP_PARTIAL_TRANSFER'
+  | 'ERR_FTP_INVALID_ARGUMENT'
+  | 'ERR_FTP_INVALID_STATE'
+  | 'ERR_FTP_UNKNOWN_COMMAND'
+  | 'ERR_FTP_SESSION_CLOSED';
+
+/** Base class of every error the library reports. */
+export class FtpError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_FTP_TIMEOUT`. */
+  readonly code: FtpErrorCode;
+  /** The FTP reply code that caused the error, or `null` when no reply did. */
+  readonly replyCode: number | null;
+
+  constructor(code: FtpErrorCode, message: string, replyCode: number | null = null, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.replyCode = replyCode;
+  }
+}
+
+/** The server broke the protocol: malformed or oversized reply, NUL byte, unparsable PASV/EPSV/257... */
+export class ProtocolError extends FtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FTP_PROTOCOL', message, null, options);
+  }
+}
+
+/** A connect, reply, data-connect or data-idle timer expired. */
+export class TimeoutError extends FtpError {
+  constructor(message: string) {
+    super('ERR_FTP_TIMEOUT', message, 421);
+  }
+}
+
+/** The control or data connection closed (or reset) while something was still expected of it. */
+export class ConnectionClosedError extends FtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FTP_CONNECTION_CLOSED', message, 421, options);
+  }
+}
+
+/** The TCP (or TLS) connection to the server could not be established. */
+export class ConnectError extends FtpError {
+  /** The system error code (`ECONNREFUSED`, ...) when there is one. */
+  readonly syscallCode: string | null;
+  constructor(message: string, syscallCode: string | null, options?: { cause?: unknown }) {
+    super('ERR_FTP_CONNECT', message, null, options);
+    this.syscallCode = syscallCode;
+  }
+}
+
+/** Login was refused (USER/PASS/ACCT), or the server asked for an account none was given for. */
+export class AuthError extends FtpError {
+  constructor(message: string, replyCode: number | null) {
+    super('ERR_FTP_AUTH', message, replyCode);
+  }
+}
+
+/** A security requirement could not be met (TLS refused, downgrade, bad certificate). Never falls back to clear text. */
+export class SecurityError extends FtpError {
+  constructor(message: string, replyCode: number | null = null, options?: { cause?: unknown }) {
+    super('ERR_FTP_SECURITY', message, replyCode, options);
+  }
+}
+
+/** The server answered a command with a 4xx/5xx reply (or an unexpected class of reply). */
+export class ReplyError extends FtpError {
+  constructor(message: string, replyCode: number) {
+    super('ERR_FTP_REPLY', message, replyCode);
+  }
+}
+
+/** The data connection could not be opened, was refused, or failed during the transfer. */
+export class DataConnectionError extends FtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FTP_DATA_CONNECTION', message, null, options);
+  }
+}
+
+/** A transfer ended with fewer bytes than expected, or without the server's final confirmation. */
+export class PartialTransferError extends FtpError {
+  constructor(message: string, replyCode: number | null = null) {
+    super('ERR_FTP_PARTIAL_TRANSFER', message, replyCode);
+  }
+}
+
+/** A caller-supplied value is unusable (CR, LF or NUL in an argument, wrong type, out of range). Nothing was sent. */
+export class InvalidArgumentError extends FtpError {
+  constructor(message: string) {
+    super('ERR_FTP_INVALID_ARGUMENT', message);
+  }
+}
+
+/** A command was posted where it cannot apply (e.g. `put_data` with no upload running). */
+export class InvalidStateError extends FtpError {
+  constructor(message: string) {
+    super('ERR_FTP_INVALID_STATE', message);
+  }
+}
+
+/** A command name the session does not know was posted. */
+export class UnknownCommandError extends FtpError {
+  constructor(name: string) {
+    super('ERR_FTP_UNKNOWN_COMMAND', `unknown command '${name}'`);
+  }
+}
+
+/** The session was closed (by `close()` or `quit`) before the command could run. */
+export class SessionClosedError extends FtpError {
+  constructor(message = 'session closed') {
+    super('ERR_FTP_SESSION_CLOSED', message);
+  }
+}
