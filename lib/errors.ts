@@ -42,17 +42,17 @@ export class ProtocolError extends FtpError {
   }
 }
 
-/** A connect, reply, data-connect or data-idle timer expired. */
+/** A connect, reply, data-connect or data-idle timer expired (the session's `code` then reads 421, as Net::Cmd's pseudo-status). */
 export class TimeoutError extends FtpError {
   constructor(message: string) {
-    super('ERR_FTP_TIMEOUT', message, 421);
+    super('ERR_FTP_TIMEOUT', message);
   }
 }
 
 /** The control or data connection closed (or reset) while something was still expected of it. */
 export class ConnectionClosedError extends FtpError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_FTP_CONNECTION_CLOSED', message, 421, options);
+    super('ERR_FTP_CONNECTION_CLOSED', message, null, options);
   }
 }
 

@@ -1,0 +1,128 @@
+/**
+ * Session options: the public shape, the defaults, and the one function that checks them.
+ */
+import { InvalidArgumentError } from './errors.js';
+import { assertSafeArgument } from './protocol/command-line.js';
+import { DEFAULT_REPLY_LIMITS } from './protocol/reply.js';
+
+/** How data connections are opened. */
+export type ConnectionMode = 'passive' | 'active';
+/** Which TYPE is sent before each file transfer (`manual`: none, the caller posts `type`). */
+export type TransferMode = 'manual' | 'ascii' | 'binary';
+/** An `events` entry: an event name to deliver, `'all'`, or `{ eventName: 'aliasName' }` to deliver it renamed. */
+export type EventSubscription = string | Readonly<Record<string, string>>;
+
+/** Options of {@link FtpSession.spawn}. Only `host` is required. */
+export interface FtpSessionOptions {
+  /** Server host name or address. */
+  host: string;
+  /** Control port. Default 21. */
+  port?: number;
+  /** User name. With `password` too, login runs by itself after the greeting; otherwise post `login`. */
+  user?: string;
+  /** Password (never traced, never put in an error message). */
+  password?: string;
+  /** Account, sent as ACCT when the server answers 332. */
+  account?: string;
+  /** `'passive'` (default: EPSV, then PASV) or `'active'` (EPRT, then PORT). Post `mode` to change it later. */
+  connectionMode?: ConnectionMode;
+  /** `'manual'` (default), `'ascii'` or `'binary'`: the TYPE the session makes sure of before each file transfer. */
+  transferMode?: TransferMode;
+  /** Active mode: address to listen on and advertise. Default: the control connection's local address. */
+  localAddress?: string;
+  /** Active mode: port to listen on. Default 0 (any free port). */
+  localPort?: number;
+  /** Milliseconds allowed for each phase: TCP connect + greeting, each reply, data connect, and data idleness. Default 30000. */
+  timeout?: number;
+  /** Upper bound of one `get_data` chunk and of one write to a data connection, in bytes. Default 65536. */
+  blockSize?: number;
+  /** Which events are delivered, and under which names. Default: every event under its own name. */
+  events?: readonly EventSubscription[];
+  /** `true` traces the control connection to stderr; a function receives each trace line instead; a number is a level (0 off, 1 control, 2 also state changes and data summaries). */
+  debug?: boolean | number | ((line: string) => void);
+  /** Connect data connections to the address a PASV reply names instead of the control peer (needed only for servers that put data on another host). Default false. */
+  trustPasvAddress?: boolean;
+  /** Upper bound of bytes posted with `put_data` and not yet flushed to the socket; past it the upload fails. Default 64 MiB. */
+  maxUploadBuffer?: number;
+  /** Upper bound of one control reply (all lines) in bytes; past it the connection is dropped. Default 1 MiB. */
+  maxReplyBytes?: number;
+  /** Upper bound of one control reply line or one listing line in bytes. Default 64 KiB. */
+  maxLineBytes?: number;
+}
+
+/** Options after defaults were applied and values checked. */
+export interface ResolvedOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  readonly account: string | undefined;
+  readonly connectionMode: ConnectionMode;
+  readonly transferMode: TransferMode;
+  readonly localAddress: string | undefined;
+  readonly localPort: number;
+  readonly timeout: number;
+  readonly blockSize: number;
+  readonly events: readonly EventSubscription[] | undefined;
+  readonly debug: boolean | number | ((line: string) => void);
+  readonly trustPasvAddress: boolean;
+  readonly maxUploadBuffer: number;
+  readonly maxReplyBytes: number;
+  readonly maxLineBytes: number;
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'host', 'port', 'user', 'password', 'account', 'connectionMode', 'transferMode', 'localAddress',
+  'localPort', 'timeout', 'blockSize', 'events', 'debug', 'trustPasvAddress', 'maxUploadBuffer',
+  'maxReplyBytes', 'maxLineBytes',
+]);
+
+function positiveInteger(value: number | undefined, fallback: number, name: string, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(`option '${name}' must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fallback: T, name: string): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) {
+    throw new InvalidArgumentError(`option '${name}' must be one of ${allowed.join(', ')}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Applies defaults and checks every value. Credentials with CR, LF or NUL are refused here,
+ * before anything connects. Unknown keys give a process warning, as POE's `spawn` does.
+ */
+export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+  if (typeof options.host !== 'string' || options.host === '') throw new InvalidArgumentError("option 'host' is required");
+  const unknown = Object.keys(options).filter((key) => !KNOWN_KEYS.has(key));
+  if (unknown.length > 0) process.emitWarning(`FtpSession: unknown options ignored: ${unknown.join(', ')}`);
+  assertSafeArgument(options.host, 'host');
+  if (options.user !== undefined) assertSafeArgument(options.user, 'user');
+  if (options.password !== undefined) assertSafeArgument(options.password, 'password', true);
+  if (options.account !== undefined) assertSafeArgument(options.account, 'account', true);
+  return {
+    host: options.host,
+    port: positiveInteger(options.port, 21, 'port'),
+    user: options.user,
+    password: options.password,
+    account: options.account,
+    connectionMode: oneOf(options.connectionMode, ['passive', 'active'], 'passive', 'connectionMode'),
+    transferMode: oneOf(options.transferMode, ['manual', 'ascii', 'binary'], 'manual', 'transferMode'),
+    localAddress: options.localAddress,
+    localPort: positiveInteger(options.localPort, 0, 'localPort', 0),
+    timeout: positiveInteger(options.timeout, 30_000, 'timeout'),
+    blockSize: positiveInteger(options.blockSize, 65_536, 'blockSize'),
+    events: options.events,
+    debug: options.debug ?? false,
+    trustPasvAddress: options.trustPasvAddress ?? false,
+    maxUploadBuffer: positiveInteger(options.maxUploadBuffer, 64 * 1024 * 1024, 'maxUploadBuffer'),
+    maxReplyBytes: positiveInteger(options.maxReplyBytes, DEFAULT_REPLY_LIMITS.maxReplyBytes, 'maxReplyBytes'),
+    maxLineBytes: positiveInteger(options.maxLineBytes, DEFAULT_REPLY_LIMITS.maxLineBytes, 'maxLineBytes'),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * What a command runner gets from the session, and the helpers runners share.
+ *
+ * Runners report every outcome the server decides (success, 4xx/5xx, data failures) as events.
+ * They throw only when the control connection itself is lost; the session decides what that
+ * means for the command (fail it now, or retry after a reconnect).
+ */
+import { FtpError, ReplyError } from '../errors.js';
+import type { CommandSpec } from '../commands.js';
+import type { EventDelivery } from '../events.js';
+import type { ResolvedOptions } from '../options.js';
+import type { Reply } from '../protocol/reply.js';
+import type { ControlConnection } from '../transport/control.js';
+import type { DataSettings } from '../transport/data.js';
+
+/** Session settings runners read and change (and a reconnect restores). */
+export interface SessionSettings extends DataSettings {
+  /** The TYPE the server last accepted (`'A'`, `'I'`, ...), or null when unknown. */
+  type: string | null;
+}
+
+/** Bytes posted with `put_data` for one upload, waiting to be written. */
+export interface UploadFeed {
+  readonly chunks: Buffer[];
+  /** Bytes posted and not yet written. */
+  pending: number;
+  /** `put_close` was posted. */
+  closed: boolean;
+  /** Set when the upload can no longer succeed (e.g. the buffer limit was passed). */
+  failure: FtpError | null;
+  /** The upload's runner has finished. */
+  finished: boolean;
+  /** Wakes the runner after a change. */
+  wake: () => void;
+}
+
+/** One posted command, ready to run. */
+export interface Job {
+  readonly spec: CommandSpec;
+  readonly args: readonly string[];
+  /** The first argument, echoed in events. */
+  readonly param: string | undefined;
+  /** For uploads: the posted data. */
+  readonly feed?: UploadFeed;
+}
+
+/** What runners use. */
+export interface RunContext {
+  readonly control: ControlConnection;
+  readonly options: ResolvedOptions;
+  readonly settings: SessionSettings;
+  readonly events: EventDelivery;
+  /** Aborted when the control connection is lost. */
+  readonly signal: AbortSignal;
+  /** Emits the command's error event (`<name>_error`, `put_error`, ...). */
+  fail(job: Job, error: FtpError): void;
+}
+
+/** Resolves with `promise`, or rejects as soon as the control connection is lost. */
+export function guard<T>(ctx: RunContext, promise: Promise<T>): Promise<T> {
+  if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => { ctx.signal.removeEventListener('abort', onAbort); resolve(value); },
+      (error) => { ctx.signal.removeEventListener('abort', onAbort); reject(error); },
+    );
+  });
+}
+
+/**
+ * Reports `error` as the command's error event, unless the control connection is gone: then it
+ * is rethrown for the session to handle.
+ */
+export function reportOrThrow(ctx: RunContext, job: Job, error: unknown): void {
+  if (ctx.control.closed || !(error instanceof FtpError)) throw error;
+  ctx.fail(job, error);
+}
+
+/** The ReplyError for a 4xx/5xx (or otherwise unexpected) reply. */
+export function replyError(reply: Reply): ReplyError {
+  return new ReplyError(reply.text, reply.code);
+}
+
+/** Waits for the final (non-1xx) reply, passing each 1xx to `onPreliminary`. */
+export async function finalReply(ctx: RunContext, first: Reply, onPreliminary?: (reply: Reply) => void): Promise<Reply> {
+  let reply = first;
+  while (reply.code < 200) {
+    onPreliminary?.(reply);
+    reply = await ctx.control.nextReply();
+  }
+  return reply;
+}
+
+/**
+ * With `transferMode` 'ascii' or 'binary', makes sure the server's TYPE is A or I before a file
+ * transfer (sent only when the session does not already know it is). Returns false, after
+ * reporting the error, when the server refuses.
+ */
+export async function ensureTransferType(ctx: RunContext, job: Job): Promise<boolean> {
+  const mode = ctx.options.transferMode;
+  if (mode === 'manual') return true;
+  const wanted = mode === 'binary' ? 'I' : 'A';
+  if (ctx.settings.type === wanted) return true;
+  const reply = await finalReply(ctx, await ctx.control.request(`TYPE ${wanted}`));
+  if (reply.code >= 300) {
+    ctx.fail(job, replyError(reply));
+    return false;
+  }
+  ctx.settings.type = wanted;
+  return true;
+}

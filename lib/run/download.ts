@@ -1,0 +1,110 @@
+/**
+ * Runs a download-kind command (RETR, LIST, NLST, MLSD): negotiate the data connection, send the
+ * verb, deliver the data as events, and report `X_done` only after both the data connection's
+ * end and the final 2xx reply, in whichever order they come.
+ */
+import type { Socket } from 'node:net';
+import { DataConnectionError, FtpError, PartialTransferError, TimeoutError } from '../errors.js';
+import { formatCommand } from '../protocol/command-line.js';
+import { LineSplitter } from '../protocol/lines.js';
+import type { Reply } from '../protocol/reply.js';
+import { openData } from '../transport/data.js';
+import { ensureTransferType, finalReply, guard, replyError, reportOrThrow, type Job, type RunContext } from './context.js';
+
+/** Runs one download job; see the module comment. */
+export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
+  const { spec, param } = job;
+  const emit = (name: string, ...args: unknown[]) => ctx.events.pushNamed(name, ...args);
+  const isFile = spec.payload === 'bytes';
+  if (isFile && !(await ensureTransferType(ctx, job))) return;
+
+  let data;
+  try {
+    data = await guard(ctx, openData(ctx.control, ctx.settings, ctx.options));
+  } catch (error) {
+    reportOrThrow(ctx, job, error);
+    return;
+  }
+  try {
+    if (data.mode === 'passive') emit(`${spec.name}_connected`, param);
+    const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
+    if (first.code >= 400) {
+      ctx.fail(job, replyError(first));
+      return;
+    }
+    if (first.code >= 200) {
+      // A final reply with no preliminary one: the server sent nothing (some answer an empty NLST so).
+      emit(`${spec.name}_done`, param);
+      return;
+    }
+    emit(`${spec.name}_server`, first.code, first.text, param);
+    const socket = await guard(ctx, data.socket());
+    if (data.mode === 'active') emit(`${spec.name}_connected`, param);
+
+    // The final reply may come before, during or after the data: wait for both.
+    const last = ctx.control.nextReply(false);
+    last.catch(() => {});
+    let dataError: FtpError | null = null;
+    let received = 0;
+    try {
+      received = await guard(ctx, receive(socket, ctx, (chunk) => emit(`${spec.name}_data`, chunk, param), isFile));
+    } catch (error) {
+      if (ctx.control.closed || !(error instanceof FtpError)) throw error;
+      dataError = error;
+    }
+    ctx.control.startReplyTimer();
+    const reply = await finalReply(ctx, await last);
+    if (reply.code >= 400) ctx.fail(job, replyError(reply));
+    else if (dataError) ctx.fail(job, dataError);
+    else {
+      const shortBy = isFile ? missingBytes(first, received, ctx.settings.type) : 0;
+      if (shortBy > 0) ctx.fail(job, new PartialTransferError(`transfer ended ${shortBy} bytes short of the size the server announced`, reply.code));
+      else emit(`${spec.name}_done`, param);
+    }
+  } finally {
+    data.close();
+  }
+}
+
+/** Bytes missing against the "(N bytes)" of a binary RETR's 150 reply; 0 when unknown or complete. */
+function missingBytes(preliminary: Reply, received: number, type: string | null): number {
+  if (type !== 'I') return 0;
+  const announced = /\((\d+) bytes\)/i.exec(preliminary.text);
+  return announced ? Math.max(0, Number(announced[1]) - received) : 0;
+}
+
+/**
+ * Reads the data connection to its end, delivering chunks of at most `blockSize` bytes (files) or
+ * single lines (listings). Times out only when no byte arrives for `timeout` ms.
+ */
+function receive(socket: Socket, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean): Promise<number> {
+  const { blockSize, timeout, maxLineBytes } = ctx.options;
+  const lines = bytes ? null : new LineSplitter(maxLineBytes);
+  let received = 0;
+  return new Promise((resolve, reject) => {
+    const fail = (error: FtpError) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.setTimeout(timeout, () => fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`)));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      try {
+        if (lines) for (const line of lines.push(chunk)) deliver(line);
+        else for (let at = 0; at < chunk.length; at += blockSize) deliver(chunk.subarray(at, at + blockSize));
+      } catch (error) {
+        fail(error as FtpError);
+      }
+    });
+    socket.on('error', (error) => fail(new DataConnectionError(`data connection failed: ${error.message}`, { cause: error })));
+    socket.on('end', () => {
+      try {
+        if (lines) for (const line of lines.end()) deliver(line);
+      } catch (error) {
+        fail(error as FtpError);
+        return;
+      }
+      resolve(received);
+    });
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * Runs an upload (STOR, APPE, STOU) fed by `put_data` chunks and ended by `put_close`.
+ *
+ * Memory rule: the session keeps references to posted chunks (it never copies them) until they
+ * are written, and writes only while the socket accepts more, in slices of at most `blockSize`.
+ * Bytes posted and not yet written may not exceed `maxUploadBuffer`; a `put_data` past that
+ * fails the upload. A caller that posts the next chunk after each `put_flushed` never gets near it.
+ */
+import type { Socket } from 'node:net';
+import { DataConnectionError, FtpError, TimeoutError } from '../errors.js';
+import { formatCommand } from '../protocol/command-line.js';
+import { openData } from '../transport/data.js';
+import { ensureTransferType, finalReply, guard, replyError, reportOrThrow, type Job, type RunContext, type UploadFeed } from './context.js';
+
+/** Creates the feed an upload job collects `put_data` into. */
+export function createFeed(): UploadFeed {
+  return { chunks: [], pending: 0, closed: false, failure: null, finished: false, wake: () => {} };
+}
+
+/** Runs one upload job; see the module comment. */
+export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
+  const feed = job.feed!;
+  try {
+    await upload(ctx, job, feed);
+  } finally {
+    feed.finished = true;
+  }
+}
+
+async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void> {
+  const { spec, param } = job;
+  if (!(await ensureTransferType(ctx, job))) return;
+  let data;
+  try {
+    data = await guard(ctx, openData(ctx.control, ctx.settings, ctx.options));
+  } catch (error) {
+    reportOrThrow(ctx, job, error);
+    return;
+  }
+  try {
+    if (data.mode === 'passive') ctx.events.push('put_connected', param);
+    const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
+    if (first.code >= 200) {
+      ctx.fail(job, first.code >= 400 ? replyError(first) : new DataConnectionError(`the server did not accept data: ${first.code} ${first.text}`));
+      return;
+    }
+    ctx.events.push('put_server', first.code, first.text, param);
+    const socket = await guard(ctx, data.socket());
+    if (data.mode === 'active') ctx.events.push('put_connected', param);
+
+    // A final reply that arrives while we still send (552 disk full, 426) stops the sending.
+    let early: FtpError | null = null;
+    const last = ctx.control.nextReply(false).then((reply) => {
+      if (reply.code >= 400) {
+        early = replyError(reply);
+        socket.destroy();
+        feed.wake();
+      }
+      return reply;
+    });
+    last.catch(() => {});
+    let sendError: FtpError | null = null;
+    try {
+      await guard(ctx, send(socket, feed, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
+    } catch (error) {
+      if (ctx.control.closed || !(error instanceof FtpError)) throw error;
+      sendError = error;
+      socket.destroy();
+    }
+    ctx.control.startReplyTimer();
+    const reply = await finalReply(ctx, await last);
+    if (reply.code >= 400) ctx.fail(job, replyError(reply));
+    else if (sendError) ctx.fail(job, sendError);
+    else ctx.events.push('put_closed', param);
+  } finally {
+    data.close();
+  }
+}
+
+/**
+ * Writes the feed's chunks as they are posted, then ends the connection after `put_close`.
+ * `put_flushed` fires as each posted chunk is handed to the operating system.
+ */
+async function send(socket: Socket, feed: UploadFeed, ctx: RunContext, flushed: (bytes: number) => void, stopped: () => FtpError | null): Promise<void> {
+  const { blockSize, timeout } = ctx.options;
+  let failure: FtpError | null = null;
+  const fail = (error: FtpError) => {
+    failure ??= error;
+    feed.wake();
+  };
+  socket.setTimeout(timeout, () => {
+    if (socket.writableNeedDrain || feed.closed) {
+      fail(new TimeoutError(`Timeout (${timeout / 1000} seconds): the data connection took no data`));
+      socket.destroy();
+    }
+  });
+  socket.on('error', (error) => fail(new DataConnectionError(`data connection failed: ${error.message}`, { cause: error })));
+  socket.on('close', () => fail(new DataConnectionError('the server closed the data connection during the upload')));
+  socket.on('drain', () => feed.wake());
+  const check = () => {
+    const error = stopped() ?? feed.failure ?? failure;
+    if (error) throw error;
+  };
+  const changed = () => new Promise<void>((resolve) => { feed.wake = resolve; });
+
+  for (;;) {
+    check();
+    const chunk = feed.chunks[0];
+    if (chunk === undefined) {
+      if (feed.closed) break;
+      await changed();
+      continue;
+    }
+    for (let at = 0; at < chunk.length; at += blockSize) {
+      while (socket.writableNeedDrain) {
+        await changed();
+        check();
+      }
+      const last = at + blockSize >= chunk.length;
+      socket.write(chunk.subarray(at, at + blockSize), last ? () => flushed(chunk.length) : undefined);
+    }
+    if (chunk.length === 0) flushed(0);
+    feed.chunks.shift();
+    feed.pending -= chunk.length;
+  }
+  await new Promise<void>((resolve, reject) => {
+    socket.removeAllListeners('close');
+    socket.once('close', (hadError) => (hadError ? reject(failure ?? new DataConnectionError('data connection failed while closing')) : resolve()));
+    socket.end();
+  });
+  check();
+}

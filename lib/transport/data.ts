@@ -1,0 +1,171 @@
+/**
+ * Data connections: negotiation (EPSV then PASV, or EPRT then PORT, remembering what the server
+ * refused) and the socket that results. Passive connections go to the control peer's address
+ * unless the caller trusts PASV addresses; active listeners accept only the control peer.
+ */
+import { createServer, Socket, type Server } from 'node:net';
+import { DataConnectionError, ReplyError, TimeoutError } from '../errors.js';
+import { formatEprtArgument, formatPortArgument, parseEpsvReply, parsePasvReply } from '../protocol/passive.js';
+import type { ControlConnection } from './control.js';
+
+/** What the session remembers about data connection negotiation. */
+export interface DataSettings {
+  connectionMode: 'passive' | 'active';
+  /** Whether EPSV / EPRT worked before; `null` until tried. */
+  epsv: boolean | null;
+  eprt: boolean | null;
+}
+
+/** Options that shape data connections. */
+export interface DataOptions {
+  readonly timeout: number;
+  readonly trustPasvAddress: boolean;
+  readonly localAddress: string | undefined;
+  readonly localPort: number;
+}
+
+/** A data connection being set up. */
+export interface PendingData {
+  /** `passive`: already connected; `active`: listening until the server connects. */
+  readonly mode: 'passive' | 'active';
+  /** Resolves with the connected socket (active: once the control peer connects, within the timeout). */
+  socket(): Promise<Socket>;
+  /** Releases the socket or listener. */
+  close(): void;
+}
+
+/** Plain IPv4 for an IPv4-mapped IPv6 address, so addresses compare equal. */
+export function normalizeAddress(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+}
+
+const isIPv6 = (address: string) => normalizeAddress(address).includes(':');
+
+/** Negotiates a data connection on `control` according to `settings`. */
+export function openData(control: ControlConnection, settings: DataSettings, options: DataOptions): Promise<PendingData> {
+  return settings.connectionMode === 'passive'
+    ? openPassive(control, settings, options)
+    : openActive(control, settings, options);
+}
+
+async function openPassive(control: ControlConnection, settings: DataSettings, options: DataOptions): Promise<PendingData> {
+  let target: { host: string; port: number } | null = null;
+  if (settings.epsv !== false) {
+    const reply = await control.request('EPSV');
+    if (reply.code === 229) {
+      settings.epsv = true;
+      target = { host: control.remoteAddress, port: parseEpsvReply(reply.text) };
+    } else if (isIPv6(control.remoteAddress)) {
+      throw new ReplyError(`EPSV refused on an IPv6 connection: ${reply.text}`, reply.code);
+    } else {
+      settings.epsv = false;
+    }
+  }
+  if (!target) {
+    const reply = await control.request('PASV');
+    if (reply.code !== 227) throw new ReplyError(`PASV refused: ${reply.text}`, reply.code);
+    const parsed = parsePasvReply(reply.text);
+    target = { host: options.trustPasvAddress && parsed.host !== '0.0.0.0' ? parsed.host : control.remoteAddress, port: parsed.port };
+  }
+  const socket = await connectData(target.host, target.port, options.timeout);
+  return { mode: 'passive', socket: () => Promise.resolve(socket), close: () => socket.destroy() };
+}
+
+function connectData(host: string, port: number, timeout: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TimeoutError(`Timeout (${timeout / 1000} seconds) opening the data connection to ${host}:${port}`));
+    }, timeout);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new DataConnectionError(`cannot open the data connection to ${host}:${port}: ${error.message}`, { cause: error }));
+    });
+    socket.connect({ host, port }, () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+async function openActive(control: ControlConnection, settings: DataSettings, options: DataOptions): Promise<PendingData> {
+  const address = options.localAddress && options.localAddress !== '0.0.0.0' && options.localAddress !== '::'
+    ? options.localAddress
+    : normalizeAddress(control.localAddress);
+  const listener = await listen(address, options.localPort);
+  const port = (listener.address() as { port: number }).port;
+  const peer = normalizeAddress(control.remoteAddress);
+  const accepted = acceptFrom(listener, peer);
+  try {
+    await advertise(control, settings, address, port);
+  } catch (error) {
+    accepted.cancel();
+    throw error;
+  }
+  return {
+    mode: 'active',
+    socket: () => accepted.wait(options.timeout),
+    close: () => accepted.cancel(),
+  };
+}
+
+async function advertise(control: ControlConnection, settings: DataSettings, address: string, port: number): Promise<void> {
+  if (settings.eprt !== false) {
+    const reply = await control.request(`EPRT ${formatEprtArgument(address, port)}`);
+    if (reply.code >= 200 && reply.code < 300) {
+      settings.eprt = true;
+      return;
+    }
+    if (isIPv6(address)) throw new ReplyError(`EPRT refused on an IPv6 connection: ${reply.text}`, reply.code);
+    settings.eprt = false;
+  }
+  const reply = await control.request(`PORT ${formatPortArgument(address, port)}`);
+  if (reply.code < 200 || reply.code >= 300) throw new ReplyError(`PORT refused: ${reply.text}`, reply.code);
+}
+
+function listen(address: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error) => reject(new DataConnectionError(`cannot listen on ${address}:${port}: ${error.message}`, { cause: error })));
+    server.listen({ host: address, port, exclusive: true }, () => resolve(server));
+  });
+}
+
+/**
+ * Accepts the first connection whose remote address is `peer` (RFC 2577: a stranger's
+ * connection is dropped, and waiting goes on). The listener closes once one is accepted.
+ */
+function acceptFrom(server: Server, peer: string): { wait(timeout: number): Promise<Socket>; cancel(): void } {
+  let socket: Socket | null = null;
+  let notify: ((s: Socket) => void) | null = null;
+  server.on('connection', (incoming: Socket) => {
+    if (socket || normalizeAddress(incoming.remoteAddress) !== peer) {
+      incoming.destroy();
+      return;
+    }
+    socket = incoming;
+    server.close();
+    notify?.(incoming);
+  });
+  return {
+    wait(timeout) {
+      if (socket) return Promise.resolve(socket);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          server.close();
+          reject(new TimeoutError(`Timeout (${timeout / 1000} seconds) waiting for the server's data connection`));
+        }, timeout);
+        notify = (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        };
+      });
+    },
+    cancel() {
+      server.close();
+      socket?.destroy();
+    },
+  };
+}
