@@ -1,10 +1,10 @@
-// Runs the test files under the given folders (default: spec/unit and spec/integration)
+// Runs the test files under the given folders (default: spec/unit, spec/session, spec/integration)
 // with Node's own test runner, loading TypeScript through tsx.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = process.argv.length > 2 ? process.argv.slice(2) : ['spec/unit', 'spec/integration'];
+const roots = process.argv.length > 2 ? process.argv.slice(2) : ['spec/unit', 'spec/session', 'spec/integration'];
 
 function collect(path) {
   if (statSync(path).isFile()) return [path];
