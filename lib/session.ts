@@ -3,14 +3,15 @@
  * session queues them (FIFO), runs one at a time, and reports everything as events.
  */
 import { EventEmitter } from 'eventemitter3';
-import type TypedEmitter from 'typed-emitter';
+// typed-emitter is CommonJS with a default-exported type: reach it through the namespace.
+import type * as TypedEmitterModule from 'typed-emitter';
 import { lookupCommand, type CommandArgs, type CommandName, type CommandSpec } from './commands.js';
 import {
   FtpError, InvalidArgumentError, InvalidStateError, SessionClosedError, TimeoutError, UnknownCommandError,
 } from './errors.js';
 import { EventDelivery, type FtpEvents } from './events.js';
 import { resolveOptions, type FtpSessionOptions, type ResolvedOptions } from './options.js';
-import { assertSafeArgument } from './protocol/command-line.js';
+import { assertSafeArgument, formatCommand } from './protocol/command-line.js';
 import { StateMachine, type SessionState } from './state.js';
 import { Trace } from './trace.js';
 import { ControlConnection } from './transport/control.js';
@@ -20,7 +21,7 @@ import { login } from './run/login.js';
 import { runRename, runSimple } from './run/simple.js';
 import { createFeed, runUpload } from './run/upload.js';
 
-const TypedEventEmitter = EventEmitter as unknown as new () => TypedEmitter<FtpEvents>;
+const TypedEventEmitter = EventEmitter as unknown as new () => TypedEmitterModule.default<FtpEvents>;
 type Emit = (name: string, ...args: unknown[]) => void;
 let nextId = 1;
 
@@ -400,12 +401,14 @@ function checkArguments(spec: CommandSpec, args: readonly unknown[]): string[] {
   if (spec.name === 'mode' && args[0] !== 'active' && args[0] !== 'passive') {
     throw new InvalidArgumentError(`mode must be 'active' or 'passive', got ${String(args[0])}`);
   }
-  return args.map((arg, index) => {
+  const words = args.map((arg, index) => {
     if (typeof arg !== 'string' && typeof arg !== 'number') throw new InvalidArgumentError(`${spec.name}: argument ${index + 1} must be a string`);
     const word = String(arg);
     assertSafeArgument(word, `${spec.name} argument ${index + 1}`, spec.kind === 'login' && index > 0);
     return word;
   });
+  if (spec.name === 'quot') formatCommand(words[0]!, words.slice(1)); // the verb itself must be a word
+  return words;
 }
 
 function asFtpError(error: unknown): FtpError {
