@@ -320,6 +320,7 @@ export class FtpSession extends TypedEventEmitter {
       options: this.options,
       settings: this.settings,
       events: this.delivery,
+      trace: this.trace,
       signal: this.abort.signal,
       fail: (job, error) => this.emitFailure(job.spec, job.param, error),
     };

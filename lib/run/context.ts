@@ -12,6 +12,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { Reply } from '../protocol/reply.js';
 import type { ControlConnection } from '../transport/control.js';
 import type { DataSettings } from '../transport/data.js';
+import type { Trace } from '../trace.js';
 
 /** Session settings runners read and change (and a reconnect restores). */
 export interface SessionSettings extends DataSettings {
@@ -50,6 +51,7 @@ export interface RunContext {
   readonly options: ResolvedOptions;
   readonly settings: SessionSettings;
   readonly events: EventDelivery;
+  readonly trace: Trace;
   /** Aborted when the control connection is lost. */
   readonly signal: AbortSignal;
   /** Emits the command's error event (`<name>_error`, `put_error`, ...). */

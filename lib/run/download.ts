@@ -3,12 +3,11 @@
  * verb, deliver the data as events, and report `X_done` only after both the data connection's
  * end and the final 2xx reply, in whichever order they come.
  */
-import type { Socket } from 'node:net';
 import { DataConnectionError, FtpError, PartialTransferError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
-import { openData } from '../transport/data.js';
+import { openData, type DataStream } from '../transport/data.js';
 import { ensureTransferType, finalReply, guard, replyError, reportOrThrow, type Job, type RunContext } from './context.js';
 
 /** Runs one download job; see the module comment. */
@@ -38,7 +37,7 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
       return;
     }
     emit(`${spec.name}_server`, first.code, first.text, param);
-    const socket = await guard(ctx, data.socket());
+    const stream = await guard(ctx, data.socket());
     if (data.mode === 'active') emit(`${spec.name}_connected`, param);
 
     // The final reply may come before, during or after the data: wait for both.
@@ -47,7 +46,7 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
     let dataError: FtpError | null = null;
     let received = 0;
     try {
-      received = await guard(ctx, receive(socket, ctx, (chunk) => emit(`${spec.name}_data`, chunk, param), isFile));
+      received = await guard(ctx, receive(stream, ctx, (chunk) => emit(`${spec.name}_data`, chunk, param), isFile));
     } catch (error) {
       if (ctx.control.closed || !(error instanceof FtpError)) throw error;
       dataError = error;
@@ -77,8 +76,9 @@ function missingBytes(preliminary: Reply, received: number, type: string | null)
  * Reads the data connection to its end, delivering chunks of at most `blockSize` bytes (files) or
  * single lines (listings). Times out only when no byte arrives for `timeout` ms.
  */
-function receive(socket: Socket, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean): Promise<number> {
+function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean): Promise<number> {
   const { blockSize, timeout, maxLineBytes } = ctx.options;
+  const { socket } = stream;
   const lines = bytes ? null : new LineSplitter(maxLineBytes);
   let received = 0;
   return new Promise((resolve, reject) => {
@@ -86,6 +86,8 @@ function receive(socket: Socket, ctx: RunContext, deliver: (item: Buffer | strin
       socket.destroy();
       reject(error);
     };
+    if (stream.error) return fail(new DataConnectionError(`data connection failed: ${stream.error.message}`, { cause: stream.error }));
+    if (stream.ended) return resolve(0);
     socket.setTimeout(timeout, () => fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`)));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
@@ -97,6 +99,7 @@ function receive(socket: Socket, ctx: RunContext, deliver: (item: Buffer | strin
       }
     });
     socket.on('error', (error) => fail(new DataConnectionError(`data connection failed: ${error.message}`, { cause: error })));
+    socket.on('close', () => ctx.trace.note(`data connection closed after ${received} bytes`));
     socket.on('end', () => {
       try {
         if (lines) for (const line of lines.end()) deliver(line);

@@ -6,10 +6,9 @@
  * Bytes posted and not yet written may not exceed `maxUploadBuffer`; a `put_data` past that
  * fails the upload. A caller that posts the next chunk after each `put_flushed` never gets near it.
  */
-import type { Socket } from 'node:net';
 import { DataConnectionError, FtpError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
-import { openData } from '../transport/data.js';
+import { openData, type DataStream } from '../transport/data.js';
 import { ensureTransferType, finalReply, guard, replyError, reportOrThrow, type Job, type RunContext, type UploadFeed } from './context.js';
 
 /** Creates the feed an upload job collects `put_data` into. */
@@ -45,7 +44,8 @@ async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void
       return;
     }
     ctx.events.push('put_server', first.code, first.text, param);
-    const socket = await guard(ctx, data.socket());
+    const stream = await guard(ctx, data.socket());
+    const { socket } = stream;
     if (data.mode === 'active') ctx.events.push('put_connected', param);
 
     // A final reply that arrives while we still send (552 disk full, 426) stops the sending.
@@ -61,7 +61,7 @@ async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void
     last.catch(() => {});
     let sendError: FtpError | null = null;
     try {
-      await guard(ctx, send(socket, feed, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
+      await guard(ctx, send(stream, feed, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
     } catch (error) {
       if (ctx.control.closed || !(error instanceof FtpError)) throw error;
       sendError = error;
@@ -81,9 +81,11 @@ async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void
  * Writes the feed's chunks as they are posted, then ends the connection after `put_close`.
  * `put_flushed` fires as each posted chunk is handed to the operating system.
  */
-async function send(socket: Socket, feed: UploadFeed, ctx: RunContext, flushed: (bytes: number) => void, stopped: () => FtpError | null): Promise<void> {
+async function send(stream: DataStream, feed: UploadFeed, ctx: RunContext, flushed: (bytes: number) => void, stopped: () => FtpError | null): Promise<void> {
   const { blockSize, timeout } = ctx.options;
-  let failure: FtpError | null = null;
+  const { socket } = stream;
+  let failure: FtpError | null = stream.error ? new DataConnectionError(`data connection failed: ${stream.error.message}`, { cause: stream.error }) : null;
+  if (!failure && (stream.ended || socket.destroyed)) failure = new DataConnectionError('the server closed the data connection before the upload');
   const fail = (error: FtpError) => {
     failure ??= error;
     feed.wake();

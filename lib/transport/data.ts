@@ -24,12 +24,31 @@ export interface DataOptions {
   readonly localPort: number;
 }
 
+/**
+ * A connected data socket, watched from the moment it exists: an empty transfer's end, or a
+ * reset, can happen before a runner starts reading, and must be neither missed nor thrown.
+ */
+export interface DataStream {
+  readonly socket: Socket;
+  /** The socket ended with no unread byte before anyone read it. */
+  readonly ended: boolean;
+  /** The first error seen on the socket, if any. */
+  readonly error: Error | null;
+}
+
+function watch(socket: Socket): DataStream {
+  const stream = { socket, ended: false, error: null as Error | null };
+  socket.once('end', () => { stream.ended = true; });
+  socket.on('error', (error) => { stream.error ??= error; });
+  return stream;
+}
+
 /** A data connection being set up. */
 export interface PendingData {
   /** `passive`: already connected; `active`: listening until the server connects. */
   readonly mode: 'passive' | 'active';
   /** Resolves with the connected socket (active: once the control peer connects, within the timeout). */
-  socket(): Promise<Socket>;
+  socket(): Promise<DataStream>;
   /** Releases the socket or listener. */
   close(): void;
 }
@@ -67,8 +86,8 @@ async function openPassive(control: ControlConnection, settings: DataSettings, o
     const parsed = parsePasvReply(reply.text);
     target = { host: options.trustPasvAddress && parsed.host !== '0.0.0.0' ? parsed.host : control.remoteAddress, port: parsed.port };
   }
-  const socket = await connectData(target.host, target.port, options.timeout);
-  return { mode: 'passive', socket: () => Promise.resolve(socket), close: () => socket.destroy() };
+  const stream = watch(await connectData(target.host, target.port, options.timeout));
+  return { mode: 'passive', socket: () => Promise.resolve(stream), close: () => stream.socket.destroy() };
 }
 
 function connectData(host: string, port: number, timeout: number): Promise<Socket> {
@@ -137,21 +156,21 @@ function listen(address: string, port: number): Promise<Server> {
  * Accepts the first connection whose remote address is `peer` (RFC 2577: a stranger's
  * connection is dropped, and waiting goes on). The listener closes once one is accepted.
  */
-function acceptFrom(server: Server, peer: string): { wait(timeout: number): Promise<Socket>; cancel(): void } {
-  let socket: Socket | null = null;
-  let notify: ((s: Socket) => void) | null = null;
+function acceptFrom(server: Server, peer: string): { wait(timeout: number): Promise<DataStream>; cancel(): void } {
+  let stream: DataStream | null = null;
+  let notify: ((s: DataStream) => void) | null = null;
   server.on('connection', (incoming: Socket) => {
-    if (socket || normalizeAddress(incoming.remoteAddress) !== peer) {
+    if (stream || normalizeAddress(incoming.remoteAddress) !== peer) {
       incoming.destroy();
       return;
     }
-    socket = incoming;
+    stream = watch(incoming);
     server.close();
-    notify?.(incoming);
+    notify?.(stream);
   });
   return {
     wait(timeout) {
-      if (socket) return Promise.resolve(socket);
+      if (stream) return Promise.resolve(stream);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           server.close();
@@ -165,7 +184,7 @@ function acceptFrom(server: Server, peer: string): { wait(timeout: number): Prom
     },
     cancel() {
       server.close();
-      socket?.destroy();
+      stream?.socket.destroy();
     },
   };
 }
