@@ -232,7 +232,7 @@ for (const kind of SERVER_KINDS) {
       assert.equal(ftp.state, 'awaiting_login');
       if (server.badPasswordRejected) {
         ftp.post('login', server.user, 'wrong-password');
-        const [code] = await nextEvent(ftp, 'login_error');
+        const [code] = await nextEvent(ftp, 'login_error', 20_000); // Pure-FTPd delays failed logins by seconds
         assert.equal(code, 530);
         assert.equal(ftp.state, 'awaiting_login');
       }
