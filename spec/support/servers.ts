@@ -5,6 +5,14 @@
  *
  * Needs root and `npm run test:setup` (spec/servers/install.sh) first. Set `FTP_SERVERS_KEEP=1`
  * to keep each instance's folder (config, logs) after `stop()`.
+ *
+ * Server behaviour worth knowing when writing tests (measured on this machine):
+ * - Pure-FTPd answers a wrong password only after 3 to 6 s (a compile-time delay), so a test of
+ *   it needs a longer timeout than 5 s.
+ * - ProFTPD's listener pauses about 400 ms after each session ends (its EINTR retry sleep on
+ *   SIGCHLD, compile-time too): a connection opened right after another session closed (the
+ *   readiness probe included) waits that long for its 220 greeting. stop() also takes ~400 ms.
+ * - vsftpd allows anonymous logins only (any password).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -42,7 +50,7 @@ export interface RunningServer {
   root: string;
   /** Name (relative to `root`) of a folder the login may write, mkdir, delete and rename in. */
   uploadDir: string;
-  /** True when a wrong password gets 530 (false for anonymous logins, which accept anything). */
+  /** True when a wrong password gets 530 (false for anonymous logins, which accept anything). Pure-FTPd takes 3–6 s to say so. */
   badPasswordRejected: boolean;
   features: { mlsd: boolean };
   pid: number;
