@@ -269,6 +269,9 @@ export class FtpSession extends TypedEventEmitter {
     runner(this.context(control), job).then(
       () => this.finish(job),
       (error: unknown) => {
+        // Runners throw only when the connection is lost, or on a bug: either way, replies on
+        // this connection can no longer be trusted to pair with commands, so it is dropped.
+        control.destroy(asFtpError(error));
         if (this.current === job) this.emitFailure(job.spec, job.param, asFtpError(error));
         this.finish(job);
       },

@@ -113,3 +113,39 @@ export async function ensureTransferType(ctx: RunContext, job: Job): Promise<boo
   ctx.settings.type = wanted;
   return true;
 }
+
+/** The final reply of a transfer command, awaited while its data moves. */
+export interface TransferReply {
+  /**
+   * Waits for the final reply and says how the transfer ended: `error` is null on success, else
+   * the failure to report. When the data side failed (`dataError`) before the final reply came,
+   * ABOR is sent so the server answers now, ABOR's own reply is consumed too (no reply is left
+   * over for the next command), and `dataError` is reported, not the 426 the abort caused.
+   * Otherwise a 4xx/5xx final reply wins over a data-side failure.
+   */
+  finish(dataError: FtpError | null): Promise<{ reply: Reply; error: FtpError | null }>;
+}
+
+/**
+ * Starts waiting (untimed) for the final reply of the transfer command just answered with 1xx;
+ * `onArrival` sees it as soon as it comes (an upload stops sending on a 4xx/5xx).
+ */
+export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) => void = () => {}): TransferReply {
+  let arrived = false;
+  const pending = ctx.control.nextReply(false);
+  pending.then((reply) => {
+    arrived = true;
+    onArrival(reply);
+  }, () => {});
+  return {
+    async finish(dataError) {
+      const aborting = dataError !== null && !arrived;
+      if (aborting) ctx.control.send('ABOR');
+      ctx.control.startReplyTimer();
+      const reply = await finalReply(ctx, await pending);
+      if (aborting) await finalReply(ctx, await ctx.control.nextReply());
+      const error = aborting ? dataError : reply.code >= 400 ? replyError(reply) : dataError;
+      return { reply, error };
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
 import { openData, type DataStream } from '../transport/data.js';
-import { ensureTransferType, finalReply, guard, replyError, reportOrThrow, type Job, type RunContext } from './context.js';
+import { awaitTransferReply, ensureTransferType, guard, replyError, reportOrThrow, type Job, type RunContext } from './context.js';
 
 /** Runs one download job; see the module comment. */
 export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
@@ -37,24 +37,23 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
       return;
     }
     emit(`${spec.name}_server`, first.code, first.text, param);
-    const stream = await guard(ctx, data.socket());
-    if (data.mode === 'active') emit(`${spec.name}_connected`, param);
-
     // The final reply may come before, during or after the data: wait for both.
-    const last = ctx.control.nextReply(false);
-    last.catch(() => {});
+    const last = awaitTransferReply(ctx, (reply) => {
+      if (reply.code >= 400) data.close(); // the server gave up on the transfer: stop waiting for data
+    });
     let dataError: FtpError | null = null;
     let received = 0;
     try {
+      const stream = await guard(ctx, data.socket());
+      if (data.mode === 'active') emit(`${spec.name}_connected`, param);
       received = await guard(ctx, receive(stream, ctx, (chunk) => emit(`${spec.name}_data`, chunk, param), isFile));
     } catch (error) {
       if (ctx.control.closed || !(error instanceof FtpError)) throw error;
       dataError = error;
+      data.close();
     }
-    ctx.control.startReplyTimer();
-    const reply = await finalReply(ctx, await last);
-    if (reply.code >= 400) ctx.fail(job, replyError(reply));
-    else if (dataError) ctx.fail(job, dataError);
+    const { reply, error } = await last.finish(dataError);
+    if (error) ctx.fail(job, error);
     else {
       const shortBy = isFile ? missingBytes(first, received, ctx.settings.type) : 0;
       if (shortBy > 0) ctx.fail(job, new PartialTransferError(`transfer ended ${shortBy} bytes short of the size the server announced`, reply.code));
@@ -99,7 +98,10 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
       }
     });
     socket.on('error', (error) => fail(new DataConnectionError(`data connection failed: ${error.message}`, { cause: error })));
-    socket.on('close', () => ctx.trace.note(`data connection closed after ${received} bytes`));
+    socket.on('close', () => {
+      ctx.trace.note(`data connection closed after ${received} bytes`);
+      fail(new DataConnectionError('the data connection closed before its end'));
+    });
     socket.on('end', () => {
       try {
         if (lines) for (const line of lines.end()) deliver(line);

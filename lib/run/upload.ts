@@ -9,7 +9,7 @@
 import { DataConnectionError, FtpError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
 import { openData, type DataStream } from '../transport/data.js';
-import { ensureTransferType, finalReply, guard, replyError, reportOrThrow, type Job, type RunContext, type UploadFeed } from './context.js';
+import { awaitTransferReply, ensureTransferType, guard, replyError, reportOrThrow, type Job, type RunContext, type UploadFeed } from './context.js';
 
 /** Creates the feed an upload job collects `put_data` into. */
 export function createFeed(): UploadFeed {
@@ -44,33 +44,26 @@ async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void
       return;
     }
     ctx.events.push('put_server', first.code, first.text, param);
-    const stream = await guard(ctx, data.socket());
-    const { socket } = stream;
-    if (data.mode === 'active') ctx.events.push('put_connected', param);
-
     // A final reply that arrives while we still send (552 disk full, 426) stops the sending.
     let early: FtpError | null = null;
-    const last = ctx.control.nextReply(false).then((reply) => {
-      if (reply.code >= 400) {
-        early = replyError(reply);
-        socket.destroy();
-        feed.wake();
-      }
-      return reply;
+    const last = awaitTransferReply(ctx, (reply) => {
+      if (reply.code < 400) return;
+      early = replyError(reply);
+      data.close();
+      feed.wake();
     });
-    last.catch(() => {});
     let sendError: FtpError | null = null;
     try {
+      const stream = await guard(ctx, data.socket());
+      if (data.mode === 'active') ctx.events.push('put_connected', param);
       await guard(ctx, send(stream, feed, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
     } catch (error) {
       if (ctx.control.closed || !(error instanceof FtpError)) throw error;
       sendError = error;
-      socket.destroy();
+      data.close();
     }
-    ctx.control.startReplyTimer();
-    const reply = await finalReply(ctx, await last);
-    if (reply.code >= 400) ctx.fail(job, replyError(reply));
-    else if (sendError) ctx.fail(job, sendError);
+    const { error } = await last.finish(sendError);
+    if (error) ctx.fail(job, error);
     else ctx.events.push('put_closed', param);
   } finally {
     data.close();

@@ -159,6 +159,7 @@ function listen(address: string, port: number): Promise<Server> {
 function acceptFrom(server: Server, peer: string): { wait(timeout: number): Promise<DataStream>; cancel(): void } {
   let stream: DataStream | null = null;
   let notify: ((s: DataStream) => void) | null = null;
+  let abandon: ((error: Error) => void) | null = null;
   server.on('connection', (incoming: Socket) => {
     if (stream || normalizeAddress(incoming.remoteAddress) !== peer) {
       incoming.destroy();
@@ -180,11 +181,16 @@ function acceptFrom(server: Server, peer: string): { wait(timeout: number): Prom
           clearTimeout(timer);
           resolve(s);
         };
+        abandon = (error) => {
+          clearTimeout(timer);
+          reject(error);
+        };
       });
     },
     cancel() {
       server.close();
       stream?.socket.destroy();
+      abandon?.(new DataConnectionError('the data connection was abandoned before the server connected'));
     },
   };
 }
