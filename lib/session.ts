@@ -368,7 +368,8 @@ export class FtpSession extends TypedEventEmitter {
     if (this.state === 'idle') {
       this.machine.moveTo('closed', reason);
     } else {
-      const idle = this.state === 'ready' && reason !== 'quit';
+      // Nothing is outstanding on the connection in these states, so QUIT can be sent.
+      const idle = (this.state === 'ready' || this.state === 'awaiting_login') && reason !== 'quit';
       this.machine.moveTo('closing', reason);
       const job = this.current;
       this.current = null;

@@ -57,10 +57,7 @@ describe('lifecycle', () => {
     assert.equal(ftp.state, 'closed');
   });
 
-  it('close() while connected but not logged in (awaiting_login) sends QUIT', {
-    ...BOUND,
-    todo: 'lib/session.ts shutdown(): QUIT is sent only in state ready, not in awaiting_login',
-  }, async (t) => {
+  it('close() while connected but not logged in (awaiting_login) sends QUIT', BOUND, async (t) => {
     const { server, ftp, seen } = await start(t, {}, {}, { credentials: false });
     await waitFor(seen, 'connected');
     await until(() => ftp.state === 'awaiting_login', 'awaiting_login');
