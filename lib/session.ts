@@ -385,7 +385,7 @@ export class FtpSession extends TypedEventEmitter {
       this.control = null;
       this.abort.abort(new SessionClosedError());
       this.machine.moveTo('closed', reason);
-      this.delivery.push('disconnected', reason);
+      if (control) this.delivery.push('disconnected', reason);
     }
     this.delivery.push('closed');
   }
