@@ -11,7 +11,7 @@ import type { EventDelivery } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Reply } from '../protocol/reply.js';
 import type { ControlConnection } from '../transport/control.js';
-import type { DataSettings } from '../transport/data.js';
+import { openData, type DataSettings, type PendingData } from '../transport/data.js';
 import type { Trace } from '../trace.js';
 
 /** Session settings runners read and change (and a reconnect restores). */
@@ -148,4 +148,18 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
       return { reply, error };
     },
   };
+}
+
+/**
+ * The common start of every transfer: the TYPE a file transfer needs, then the data connection.
+ * Returns null when it failed and the failure was reported as the command's error event.
+ */
+export async function prepareTransfer(ctx: RunContext, job: Job, isFile: boolean): Promise<PendingData | null> {
+  if (isFile && !(await ensureTransferType(ctx, job))) return null;
+  try {
+    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options));
+  } catch (error) {
+    reportOrThrow(ctx, job, error);
+    return null;
+  }
 }

@@ -7,23 +7,16 @@ import { DataConnectionError, FtpError, PartialTransferError, TimeoutError } fro
 import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
-import { openData, type DataStream } from '../transport/data.js';
-import { awaitTransferReply, ensureTransferType, guard, replyError, reportOrThrow, type Job, type RunContext } from './context.js';
+import type { DataStream } from '../transport/data.js';
+import { awaitTransferReply, guard, prepareTransfer, replyError, type Job, type RunContext } from './context.js';
 
 /** Runs one download job; see the module comment. */
 export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
   const { spec, param } = job;
   const emit = (name: string, ...args: unknown[]) => ctx.events.pushNamed(name, ...args);
   const isFile = spec.payload === 'bytes';
-  if (isFile && !(await ensureTransferType(ctx, job))) return;
-
-  let data;
-  try {
-    data = await guard(ctx, openData(ctx.control, ctx.settings, ctx.options));
-  } catch (error) {
-    reportOrThrow(ctx, job, error);
-    return;
-  }
+  const data = await prepareTransfer(ctx, job, isFile);
+  if (!data) return;
   try {
     if (data.mode === 'passive') emit(`${spec.name}_connected`, param);
     const first = await ctx.control.request(formatCommand(spec.verb!, job.args));

@@ -8,8 +8,8 @@
  */
 import { DataConnectionError, FtpError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
-import { openData, type DataStream } from '../transport/data.js';
-import { awaitTransferReply, ensureTransferType, guard, replyError, reportOrThrow, type Job, type RunContext, type UploadFeed } from './context.js';
+import type { DataStream } from '../transport/data.js';
+import { awaitTransferReply, guard, prepareTransfer, replyError, type Job, type RunContext, type UploadFeed } from './context.js';
 
 /** Creates the feed an upload job collects `put_data` into. */
 export function createFeed(): UploadFeed {
@@ -28,14 +28,8 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
 
 async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void> {
   const { spec, param } = job;
-  if (!(await ensureTransferType(ctx, job))) return;
-  let data;
-  try {
-    data = await guard(ctx, openData(ctx.control, ctx.settings, ctx.options));
-  } catch (error) {
-    reportOrThrow(ctx, job, error);
-    return;
-  }
+  const data = await prepareTransfer(ctx, job, true);
+  if (!data) return;
   try {
     if (data.mode === 'passive') ctx.events.push('put_connected', param);
     const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
