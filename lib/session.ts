@@ -122,7 +122,7 @@ export class FtpSession extends TypedEventEmitter {
       this.delivery.push('error', new UnknownCommandError(String(name)), String(name));
       return;
     }
-    const param = typeof args[0] === 'string' ? args[0] : undefined;
+    const param = spec.kind !== 'feed' && typeof args[0] === 'string' ? args[0] : undefined;
     if (this.closing || this.state === 'closed') {
       this.emitFailure(spec, param, new SessionClosedError());
       return;
