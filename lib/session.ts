@@ -309,11 +309,9 @@ export class FtpSession extends TypedEventEmitter {
         }
         this.schedulePump();
       },
-      (error: unknown) => {
-        if (this.current !== loginJob) return;
-        this.current = null;
-        this.emitFailure(spec, undefined, asFtpError(error));
-      },
+      // As in run(): a login that throws has lost (or can no longer trust) its connection;
+      // dropping it reports login_error and moves to idle through connectionLost().
+      (error: unknown) => control.destroy(asFtpError(error)),
     );
   }
 
