@@ -85,16 +85,6 @@ export function replyError(reply: Reply): ReplyError {
   return new ReplyError(reply.text, reply.code);
 }
 
-/** Waits for the final (non-1xx) reply, passing each 1xx to `onPreliminary`. */
-export async function finalReply(ctx: RunContext, first: Reply, onPreliminary?: (reply: Reply) => void): Promise<Reply> {
-  let reply = first;
-  while (reply.code < 200) {
-    onPreliminary?.(reply);
-    reply = await ctx.control.nextReply();
-  }
-  return reply;
-}
-
 /**
  * With `transferMode` 'ascii' or 'binary', makes sure the server's TYPE is A or I before a file
  * transfer (sent only when the session does not already know it is). Returns false, after
@@ -105,7 +95,7 @@ export async function ensureTransferType(ctx: RunContext, job: Job): Promise<boo
   if (mode === 'manual') return true;
   const wanted = mode === 'binary' ? 'I' : 'A';
   if (ctx.settings.type === wanted) return true;
-  const reply = await finalReply(ctx, await ctx.control.request(`TYPE ${wanted}`));
+  const reply = await ctx.control.command(`TYPE ${wanted}`);
   if (reply.code >= 300) {
     ctx.fail(job, replyError(reply));
     return false;
@@ -142,8 +132,8 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
       const aborting = dataError !== null && !arrived;
       if (aborting) ctx.control.send('ABOR');
       ctx.control.startReplyTimer();
-      const reply = await finalReply(ctx, await pending);
-      if (aborting) await finalReply(ctx, await ctx.control.nextReply());
+      const reply = await ctx.control.final(await pending);
+      if (aborting) await ctx.control.final(await ctx.control.nextReply());
       const error = aborting ? dataError : reply.code >= 400 ? replyError(reply) : dataError;
       return { reply, error };
     },

@@ -14,25 +14,19 @@ export interface Credentials {
 /** The outcome of a login: the final reply, or why it failed. */
 export type LoginOutcome = { ok: true; reply: Reply } | { ok: false; error: FtpError };
 
-async function final(control: ControlConnection, line: string): Promise<Reply> {
-  let reply = await control.request(line);
-  while (reply.code < 200) reply = await control.nextReply();
-  return reply;
-}
-
 /**
  * Logs in. A 230 (or 202) to USER ends it without PASS; 332 asks for ACCT, which fails cleanly
  * when no account was given. Rejects only when the control connection is lost.
  */
 export async function login(control: ControlConnection, credentials: Credentials): Promise<LoginOutcome> {
-  let reply = await final(control, formatCommand('USER', [credentials.user]));
+  let reply = await control.command(formatCommand('USER', [credentials.user]));
   if (reply.code === 331) {
     if (credentials.password === undefined) return { ok: false, error: new AuthError('the server asks for a password and none was given', 331) };
-    reply = await final(control, formatCommand('PASS', [credentials.password]));
+    reply = await control.command(formatCommand('PASS', [credentials.password]));
   }
   if (reply.code === 332) {
     if (credentials.account === undefined) return { ok: false, error: new AuthError('the server asks for an account (ACCT) and none was given', 332) };
-    reply = await final(control, formatCommand('ACCT', [credentials.account]));
+    reply = await control.command(formatCommand('ACCT', [credentials.account]));
   }
   if (reply.code >= 200 && reply.code < 300) return { ok: true, reply };
   if (reply.code >= 400) return { ok: false, error: new AuthError(reply.text, reply.code) };

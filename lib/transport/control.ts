@@ -128,6 +128,18 @@ export class ControlConnection {
     return this.nextReply();
   }
 
+  /** Sends `line` and resolves with its final reply, skipping any 1xx. */
+  async command(line: string): Promise<Reply> {
+    return this.final(await this.request(line));
+  }
+
+  /** `reply` itself when it is final, else the next final reply after it (1xx skipped). */
+  async final(reply: Reply): Promise<Reply> {
+    let current = reply;
+    while (current.code < 200) current = await this.nextReply();
+    return current;
+  }
+
   /**
    * Resolves with the next reply owed to the commands sent. `timed`: the reply timeout runs now
    * (a transfer waits untimed while its data moves, then calls {@link startReplyTimer}).
