@@ -72,12 +72,12 @@ export function guard<T>(ctx: RunContext, promise: Promise<T>): Promise<T> {
 }
 
 /**
- * Reports `error` as the command's error event, unless the control connection is gone: then it
- * is rethrown for the session to handle.
+ * Returns `error` for the runner to report as the command's failure, or rethrows it when the
+ * control connection is gone (or it is no FtpError): that is the session's to handle.
  */
-export function reportOrThrow(ctx: RunContext, job: Job, error: unknown): void {
+export function reportable(ctx: RunContext, error: unknown): FtpError {
   if (ctx.control.closed || !(error instanceof FtpError)) throw error;
-  ctx.fail(job, error);
+  return error;
 }
 
 /** The ReplyError for a 4xx/5xx (or otherwise unexpected) reply. */
@@ -149,7 +149,7 @@ export async function prepareTransfer(ctx: RunContext, job: Job, isFile: boolean
   try {
     return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options));
   } catch (error) {
-    reportOrThrow(ctx, job, error);
+    ctx.fail(job, reportable(ctx, error));
     return null;
   }
 }

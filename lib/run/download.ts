@@ -8,7 +8,7 @@ import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
 import type { DataStream } from '../transport/data.js';
-import { awaitTransferReply, guard, prepareTransfer, replyError, type Job, type RunContext } from './context.js';
+import { awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext } from './context.js';
 
 /** Runs one download job; see the module comment. */
 export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
@@ -41,8 +41,7 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
       if (data.mode === 'active') emit(`${spec.name}_connected`, param);
       received = await guard(ctx, receive(stream, ctx, (chunk) => emit(`${spec.name}_data`, chunk, param), isFile));
     } catch (error) {
-      if (ctx.control.closed || !(error instanceof FtpError)) throw error;
-      dataError = error;
+      dataError = reportable(ctx, error);
       data.close();
     }
     const { reply, error } = await last.finish(dataError);

@@ -9,7 +9,7 @@
 import { DataConnectionError, FtpError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
 import type { DataStream } from '../transport/data.js';
-import { awaitTransferReply, guard, prepareTransfer, replyError, type Job, type RunContext, type UploadFeed } from './context.js';
+import { awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext, type UploadFeed } from './context.js';
 
 /** Creates the feed an upload job collects `put_data` into. */
 export function createFeed(): UploadFeed {
@@ -52,8 +52,7 @@ async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void
       if (data.mode === 'active') ctx.events.push('put_connected', param);
       await guard(ctx, send(stream, feed, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
     } catch (error) {
-      if (ctx.control.closed || !(error instanceof FtpError)) throw error;
-      sendError = error;
+      sendError = reportable(ctx, error);
       data.close();
     }
     const { error } = await last.finish(sendError);
