@@ -2,6 +2,8 @@
  * The command table: every command a caller can post, as data. A newcomer adding a command adds
  * one row here (and, for a new kind, one runner in `lib/run/`).
  */
+import { InvalidArgumentError } from './errors.js';
+import { assertSafeArgument, formatCommand } from './protocol/command-line.js';
 import type { Reply } from './protocol/reply.js';
 import { parseFeatReply, parseMdtmReply, parsePwdReply, parseSizeReply } from './protocol/values.js';
 
@@ -32,7 +34,16 @@ export type CommandKind =
 export type RetryPolicy = 'replay' | 'resume' | 'never';
 
 /** Session state a successful command changes (what a reconnect must restore). */
-export type SessionEffect = 'cwd' | 'type' | 'connectionMode' | 'quit' | 'login';
+export type SessionEffect = 'cwd' | 'type' | 'opts' | 'connectionMode' | 'quit' | 'login';
+
+/**
+ * How a `never` command whose reply was lost is checked on the new connection (by MLST, or SIZE
+ * for files): `gone` (DELE, RMD: done when the path no longer exists), `exists` (MKD: done when
+ * it exists), `moved` (RNFR/RNTO: done when the source is gone and the target exists). When the
+ * path still shows the command did not happen, the command runs again; when the check cannot
+ * tell, the caller gets an {@link OutcomeUnknownError}.
+ */
+export type Verification = 'gone' | 'exists' | 'moved';
 
 /** One row of the command table. */
 export interface CommandSpec {
@@ -46,6 +57,8 @@ export interface CommandSpec {
   /** For downloads: deliver `bytes` (Buffer chunks) or `lines` (one string per event). */
   readonly payload?: 'bytes' | 'lines';
   readonly retry: RetryPolicy;
+  /** For `never` commands: how a lost reply is checked (see {@link Verification}). */
+  readonly verify?: Verification;
   readonly changes: SessionEffect | null;
   /** Parses a successful reply into the extra event argument (path, size, date, features). */
   readonly result?: (reply: Reply) => unknown;
@@ -61,9 +74,10 @@ const ANY = 64;
 
 function simple(
   name: CommandName, verb: string | null, args: readonly [number, number], retry: RetryPolicy,
-  extra: { changes?: SessionEffect; result?: (reply: Reply) => unknown } = {},
+  extra: { changes?: SessionEffect; result?: (reply: Reply) => unknown; verify?: Verification } = {},
 ): CommandSpec {
-  return { name, verb, kind: 'simple', args, retry, changes: extra.changes ?? null, events: simpleEvents(name), ...(extra.result ? { result: extra.result } : {}) };
+  const { changes = null, ...rest } = extra;
+  return { name, verb, kind: 'simple', args, retry, changes, events: simpleEvents(name), ...rest };
 }
 
 function download(name: CommandName, verb: string, args: readonly [number, number], payload: 'bytes' | 'lines'): CommandSpec {
@@ -78,12 +92,13 @@ function upload(name: CommandName, verb: string, args: readonly [number, number]
 export const COMMANDS = {
   cd: simple('cd', 'CWD', [1, 1], 'replay', { changes: 'cwd' }),
   cdup: simple('cdup', 'CDUP', [0, 0], 'replay', { changes: 'cwd' }),
-  delete: simple('delete', 'DELE', [1, 1], 'never'),
+  delete: simple('delete', 'DELE', [1, 1], 'never', { verify: 'gone' }),
   mdtm: simple('mdtm', 'MDTM', [1, 1], 'replay', { result: (r) => parseMdtmReply(r.text) }),
-  mkdir: simple('mkdir', 'MKD', [1, 1], 'never'),
+  mkdir: simple('mkdir', 'MKD', [1, 1], 'never', { verify: 'exists' }),
   noop: simple('noop', 'NOOP', [0, 0], 'replay'),
   pwd: simple('pwd', 'PWD', [0, 0], 'replay', { result: (r) => parsePwdReply(r.text) }),
-  rmdir: simple('rmdir', 'RMD', [1, 1], 'never'),
+  opts: simple('opts', 'OPTS', [1, ANY], 'replay', { changes: 'opts' }),
+  rmdir: simple('rmdir', 'RMD', [1, 1], 'never', { verify: 'gone' }),
   site: simple('site', 'SITE', [1, ANY], 'never'),
   size: simple('size', 'SIZE', [1, 1], 'replay', { result: (r) => parseSizeReply(r.text) }),
   stat: simple('stat', 'STAT', [0, 1], 'replay'),
@@ -104,7 +119,7 @@ export const COMMANDS = {
   stou: upload('stou', 'STOU', [0, 1]),
   put_data: { name: 'put_data', verb: null, kind: 'feed', args: [1, 1], retry: 'never', changes: null, events: ['put_flushed', 'put_error'] },
   put_close: { name: 'put_close', verb: null, kind: 'feed', args: [0, 0], retry: 'never', changes: null, events: ['put_closed', 'put_error'] },
-  rename: { name: 'rename', verb: 'RNFR', kind: 'rename', args: [2, 2], retry: 'never', changes: null, events: ['rename_partial', 'rename', 'rename_error'] },
+  rename: { name: 'rename', verb: 'RNFR', kind: 'rename', args: [2, 2], retry: 'never', verify: 'moved', changes: null, events: ['rename_partial', 'rename', 'rename_error'] },
   login: { name: 'login', verb: 'USER', kind: 'login', args: [2, 3], retry: 'never', changes: 'login', events: ['authenticated', 'login_error'] },
   connect: { name: 'connect', verb: null, kind: 'connect', args: [0, 0], retry: 'never', changes: null, events: ['connected', 'connect_error'] },
   mode: { name: 'mode', verb: null, kind: 'setting', args: [1, 1], retry: 'replay', changes: 'connectionMode', events: ['mode', 'mode_error'] },
@@ -118,6 +133,7 @@ export interface CommandArgs {
   mdtm: [path: string];
   mkdir: [path: string];
   noop: [];
+  opts: [option: string, ...args: (string | number)[]];
   pwd: [];
   rmdir: [path: string];
   site: [word: string, ...words: (string | number)[]];
@@ -152,4 +168,29 @@ export type CommandName = keyof CommandArgs;
 /** The table row of `name`, or undefined for a name the session does not know. */
 export function lookupCommand(name: string): CommandSpec | undefined {
   return Object.hasOwn(COMMANDS, name) ? (COMMANDS as Record<string, CommandSpec>)[name] : undefined;
+}
+
+/** Checks argument count and types, and that no argument holds CR, LF or NUL. Returns them as strings. */
+export function checkArguments(spec: CommandSpec, args: readonly unknown[]): string[] {
+  const [min, max] = spec.args;
+  if (args.length < min || args.length > max) {
+    const wanted = min === max ? `${min}` : `${min} to ${max}`;
+    throw new InvalidArgumentError(`${spec.name} takes ${wanted} argument(s), got ${args.length}`);
+  }
+  if (spec.name === 'put_data') {
+    const data = args[0];
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new InvalidArgumentError('put_data takes a Buffer, Uint8Array or string');
+    return [];
+  }
+  if (spec.name === 'mode' && args[0] !== 'active' && args[0] !== 'passive') {
+    throw new InvalidArgumentError(`mode must be 'active' or 'passive', got ${String(args[0])}`);
+  }
+  const words = args.map((arg, index) => {
+    if (typeof arg !== 'string' && typeof arg !== 'number') throw new InvalidArgumentError(`${spec.name}: argument ${index + 1} must be a string`);
+    const word = String(arg);
+    assertSafeArgument(word, `${spec.name} argument ${index + 1}`, spec.kind === 'login' && index > 0);
+    return word;
+  });
+  if (spec.name === 'quot') formatCommand(words[0]!, words.slice(1)); // the verb itself must be a word
+  return words;
 }

@@ -18,7 +18,9 @@ export type FtpErrorCode =
   | 'ERR_FTP_INVALID_ARGUMENT'
   | 'ERR_FTP_INVALID_STATE'
   | 'ERR_FTP_UNKNOWN_COMMAND'
-  | 'ERR_FTP_SESSION_CLOSED';
+  | 'ERR_FTP_SESSION_CLOSED'
+  | 'ERR_FTP_RESTORE'
+  | 'ERR_FTP_OUTCOME_UNKNOWN';
 
 /** Base class of every error the library reports. */
 export class FtpError extends Error {
@@ -126,5 +128,29 @@ export class UnknownCommandError extends FtpError {
 export class SessionClosedError extends FtpError {
   constructor(message = 'session closed') {
     super('ERR_FTP_SESSION_CLOSED', message);
+  }
+}
+
+/**
+ * A step of the restore plan failed after a reconnect (the working directory is gone, TYPE or
+ * OPTS refused, login refused): the session will not run commands in a state the caller did not set.
+ */
+export class RestoreError extends FtpError {
+  /** The restore step that failed (`login`, `opts`, `type`, `cwd`). */
+  readonly step: string;
+  constructor(step: string, message: string, replyCode: number | null, options?: { cause?: unknown }) {
+    super('ERR_FTP_RESTORE', message, replyCode, options);
+    this.step = step;
+  }
+}
+
+/**
+ * The connection was lost after a command that changes something on the server (DELE, RNTO, MKD,
+ * SITE, STOR, ...) was sent and before its reply came, and the session could not prove whether
+ * it took effect. It was not run again, because running it twice could apply it twice.
+ */
+export class OutcomeUnknownError extends FtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FTP_OUTCOME_UNKNOWN', message, null, options);
   }
 }

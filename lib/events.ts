@@ -8,7 +8,7 @@ import type { SessionState } from './state.js';
 
 /** Commands whose success and failure are one reply each. */
 export type SimpleCommandName =
-  | 'cd' | 'cdup' | 'delete' | 'mdtm' | 'mkdir' | 'noop' | 'pwd' | 'rmdir' | 'site' | 'size'
+  | 'cd' | 'cdup' | 'delete' | 'mdtm' | 'mkdir' | 'noop' | 'opts' | 'pwd' | 'rmdir' | 'site' | 'size'
   | 'stat' | 'syst' | 'type' | 'quot' | 'feat' | 'help' | 'quit';
 /** Commands that receive data over a data connection. */
 export type DownloadCommandName = 'ls' | 'dir' | 'list' | 'nlst' | 'mlsd' | 'get';
@@ -79,6 +79,12 @@ export type FtpEvents = SimpleEvents & DownloadEvents & {
   server_message: (code: number, text: string) => void;
   /** The control connection closed (by the server, the network, `quit` or `close()`). */
   disconnected: (reason: string) => void;
+  /** Reconnect attempt `attempt` (from 1) starts after `delayMs`; `reason` is why the last connection or attempt ended. */
+  reconnecting: (attempt: number, delayMs: number, reason: string) => void;
+  /** The session reconnected and restored itself; queued and interrupted commands go on. */
+  reconnected: (connectCount: number) => void;
+  /** Reconnecting gave up (retry strategy, or a permanent refusal such as a working directory that is gone); queued commands failed. */
+  reconnect_error: (code: number | null, text: string, error: FtpError) => void;
   /** The session moved from one state to another. */
   state: (to: SessionState, from: SessionState) => void;
   /** A failure tied to no command: an unknown command name, a command posted where it cannot apply. */

@@ -1,14 +1,21 @@
 /**
  * Session options: the public shape, the defaults, and the one function that checks them.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, type FtpError } from './errors.js';
 import { assertSafeArgument } from './protocol/command-line.js';
 import { DEFAULT_REPLY_LIMITS } from './protocol/reply.js';
+import { exponentialBackoff } from './retry.js';
 
 /** How data connections are opened. */
 export type ConnectionMode = 'passive' | 'active';
 /** Which TYPE is sent before each file transfer (`manual`: none, the caller posts `type`). */
 export type TransferMode = 'manual' | 'ascii' | 'binary';
+/**
+ * Decides the delay before reconnect attempt `attempt` (1 for the first attempt after a loss),
+ * given the error that ended the previous connection or attempt: milliseconds to wait, or `null`
+ * to give up (the session then emits `reconnect_error` and fails the queued commands).
+ */
+export type RetryStrategy = (attempt: number, error: FtpError) => number | null;
 /** An `events` entry: an event name to deliver, `'all'`, or `{ eventName: 'aliasName' }` to deliver it renamed. */
 export type EventSubscription = string | Readonly<Record<string, string>>;
 
@@ -48,6 +55,26 @@ export interface FtpSessionOptions {
   maxReplyBytes?: number;
   /** Upper bound of one control reply line or one listing line in bytes. Default 64 KiB. */
   maxLineBytes?: number;
+  /**
+   * Reconnect by itself when the connection is lost after a successful login: log in again,
+   * restore TYPE, OPTS and the working directory, then retry what is safe to retry
+   * (see `docs/reconnect.md`). Default true. `false` gives POE's behaviour: `disconnected`, then `idle`.
+   */
+  reconnect?: boolean;
+  /** Replaces the default backoff (see {@link RetryStrategy}). When set, the three options below are not used. */
+  retryStrategy?: RetryStrategy;
+  /** Default backoff: the most consecutive failed attempts before giving up (reset by a successful reconnect). Default 10. */
+  maxReconnectAttempts?: number;
+  /** Default backoff: the delay before attempt 2 in ms; it doubles at each attempt, with jitter (attempt 1 is immediate). Default 250. */
+  reconnectDelay?: number;
+  /** Default backoff: the longest delay between attempts in ms. Default 30000. */
+  maxReconnectDelay?: number;
+  /** How many times one command is run again after a transient failure (4xx, data connection failure, lost connection). Default 2. */
+  maxCommandRetries?: number;
+  /** After the server closes an idle session (e.g. `421 Timeout`), wait for the next command before reconnecting (true, default) or reconnect at once (false). */
+  lazyReconnect?: boolean;
+  /** Send NOOP after this many ms without a command, so idle-timeouts and NAT tables do not drop the session. 0 (default) turns it off. */
+  keepalive?: number;
 }
 
 /** Options after defaults were applied and values checked. */
@@ -69,12 +96,18 @@ export interface ResolvedOptions {
   readonly maxUploadBuffer: number;
   readonly maxReplyBytes: number;
   readonly maxLineBytes: number;
+  readonly reconnect: boolean;
+  readonly retryStrategy: RetryStrategy;
+  readonly maxCommandRetries: number;
+  readonly lazyReconnect: boolean;
+  readonly keepalive: number;
 }
 
 const KNOWN_KEYS = new Set<string>([
   'host', 'port', 'user', 'password', 'account', 'connectionMode', 'transferMode', 'localAddress',
   'localPort', 'timeout', 'blockSize', 'events', 'debug', 'trustPasvAddress', 'maxUploadBuffer',
-  'maxReplyBytes', 'maxLineBytes',
+  'maxReplyBytes', 'maxLineBytes', 'reconnect', 'retryStrategy', 'maxReconnectAttempts', 'reconnectDelay',
+  'maxReconnectDelay', 'maxCommandRetries', 'lazyReconnect', 'keepalive',
 ]);
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min = 1): number {
@@ -124,5 +157,22 @@ export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
     maxUploadBuffer: positiveInteger(options.maxUploadBuffer, 64 * 1024 * 1024, 'maxUploadBuffer'),
     maxReplyBytes: positiveInteger(options.maxReplyBytes, DEFAULT_REPLY_LIMITS.maxReplyBytes, 'maxReplyBytes'),
     maxLineBytes: positiveInteger(options.maxLineBytes, DEFAULT_REPLY_LIMITS.maxLineBytes, 'maxLineBytes'),
+    reconnect: options.reconnect ?? true,
+    retryStrategy: resolveRetryStrategy(options),
+    maxCommandRetries: positiveInteger(options.maxCommandRetries, 2, 'maxCommandRetries', 0),
+    lazyReconnect: options.lazyReconnect ?? true,
+    keepalive: positiveInteger(options.keepalive, 0, 'keepalive', 0),
   };
+}
+
+function resolveRetryStrategy(options: FtpSessionOptions): RetryStrategy {
+  if (options.retryStrategy !== undefined) {
+    if (typeof options.retryStrategy !== 'function') throw new InvalidArgumentError("option 'retryStrategy' must be a function");
+    return options.retryStrategy;
+  }
+  return exponentialBackoff({
+    maxAttempts: positiveInteger(options.maxReconnectAttempts, 10, 'maxReconnectAttempts'),
+    baseDelay: positiveInteger(options.reconnectDelay, 250, 'reconnectDelay', 0),
+    maxDelay: positiveInteger(options.maxReconnectDelay, 30_000, 'maxReconnectDelay', 0),
+  });
 }

@@ -5,21 +5,24 @@
 import { EventEmitter } from 'eventemitter3';
 // typed-emitter is CommonJS with a default-exported type: reach it through the namespace.
 import type * as TypedEmitterModule from 'typed-emitter';
-import { lookupCommand, type CommandArgs, type CommandName, type CommandSpec } from './commands.js';
+import { checkArguments, COMMANDS, lookupCommand, type CommandArgs, type CommandName, type CommandSpec } from './commands.js';
 import {
-  FtpError, InvalidArgumentError, InvalidStateError, SessionClosedError, TimeoutError, UnknownCommandError,
+  ConnectionClosedError, FtpError, InvalidStateError, RestoreError, SessionClosedError, TimeoutError, UnknownCommandError,
 } from './errors.js';
 import { EventDelivery, type FtpEvents } from './events.js';
 import { resolveOptions, type FtpSessionOptions, type ResolvedOptions } from './options.js';
-import { assertSafeArgument, formatCommand } from './protocol/command-line.js';
+import type { Reply } from './protocol/reply.js';
+import { restore } from './restore.js';
+import { isPermanent, isTransientReply, newProgress, recoverFromFailure, recoverFromLoss } from './retry.js';
 import { StateMachine, type SessionState } from './state.js';
 import { Trace } from './trace.js';
 import { ControlConnection } from './transport/control.js';
-import type { Job, RunContext, SessionSettings } from './run/context.js';
+import type { Job, RunContext, SessionSettings, UploadFeed } from './run/context.js';
 import { runDownload } from './run/download.js';
-import { login } from './run/login.js';
+import { login, type Credentials } from './run/login.js';
 import { runRename, runSimple } from './run/simple.js';
-import { createFeed, runUpload } from './run/upload.js';
+import { createFeed, feedUpload, runUpload } from './run/upload.js';
+import { runVerified } from './run/verify.js';
 
 const TypedEventEmitter = EventEmitter as unknown as new () => TypedEmitterModule.default<FtpEvents>;
 type Emit = (name: string, ...args: unknown[]) => void;
@@ -54,12 +57,25 @@ export class FtpSession extends TypedEventEmitter {
   private control: ControlConnection | null = null;
   private abort = new AbortController();
   private current: Job | null = null;
-  private openFeed: Job['feed'] | null = null;
-  private credentials: { user: string; password: string | undefined; account: string | undefined } | undefined;
+  /** The current command's attempt failed and it will run again (retry policy). */
+  private runAgain = false;
+  private openFeed: UploadFeed | null = null;
+  private credentials: Credentials | undefined;
   private last = { code: 421, message: '' };
   private connects = 0;
   private closing: Promise<void> | null = null;
   private pumpScheduled = false;
+  /** Logged in at least once: from now on a lost connection is reconnected and restored. */
+  private loggedIn = false;
+  /** Consecutive failed reconnect attempts (0 after a success). */
+  private attempts = 0;
+  private backoff: NodeJS.Timeout | null = null;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private reconnectRequested = false;
+  /** Why the last connection ended. */
+  private lostWith: FtpError | null = null;
+  /** The internal NOOP of `keepalive`: it emits no event. */
+  private readonly keepaliveJob: Job = { spec: COMMANDS.noop, args: [], param: undefined, progress: newProgress() };
 
   /** Creates a session and starts connecting at once. Throws InvalidArgumentError for bad options. */
   static spawn(options: FtpSessionOptions): FtpSession {
@@ -75,10 +91,12 @@ export class FtpSession extends TypedEventEmitter {
       this.trace.note(`state ${from} -> ${to} (${reason})`);
       this.delivery.push('state', to, from);
     });
-    this.settings = { connectionMode: this.options.connectionMode, type: null, epsv: null, eprt: null };
+    this.settings = {
+      connectionMode: this.options.connectionMode, type: null, epsv: null, eprt: null, cwd: null, opts: new Map(), features: null,
+    };
     const { user, password, account } = this.options;
     if (user !== undefined && password !== undefined) this.credentials = { user, password, account };
-    this.connect();
+    void this.establish();
   }
 
   /** The current state (see {@link SessionState}). */
@@ -139,17 +157,17 @@ export class FtpSession extends TypedEventEmitter {
         this.feed(spec, args[0] as Buffer | Uint8Array | string | undefined);
         return;
       case 'connect':
-        if (this.state === 'idle') this.connect();
+        if (this.state === 'idle') void this.establish();
         else this.delivery.push('error', new InvalidStateError(`cannot connect in state ${this.state}`), 'connect');
         return;
       case 'upload': {
         const feed = createFeed();
         this.openFeed = feed;
-        this.enqueue({ spec, args: words, param, feed });
+        this.enqueue({ spec, args: words, param, feed, progress: newProgress() });
         return;
       }
       default:
-        this.enqueue({ spec, args: words, param });
+        this.enqueue({ spec, args: words, param, progress: newProgress() });
     }
   }
 
@@ -162,32 +180,145 @@ export class FtpSession extends TypedEventEmitter {
     return this.closing;
   }
 
+  /**
+   * Drops the control connection without QUIT, then reconnects and restores the session at
+   * once (AutoReconnect's `reconnect`). The running command, if any, is treated as interrupted.
+   */
+  reconnect(): void {
+    if (this.ending || !this.loggedIn) {
+      this.delivery.push('error', new InvalidStateError(`cannot reconnect in state ${this.state}${this.loggedIn ? '' : ' (never logged in)'}`), 'reconnect');
+      return;
+    }
+    this.reconnectRequested = true;
+    if (this.control) this.control.destroy(new ConnectionClosedError('reconnect requested by the caller'));
+    else if (this.state === 'idle') this.afterLoss(new ConnectionClosedError('reconnect requested by the caller'));
+  }
+
+  /**
+   * Closes the control socket abruptly, without QUIT (AutoReconnect's `disconnect`, mostly for
+   * tests): the session then heals itself as after any lost connection.
+   */
+  disconnect(): void {
+    this.control?.destroy(new ConnectionClosedError('disconnected by the caller'));
+  }
+
   // ---- connection -------------------------------------------------------------------------
 
-  private connect(): void {
-    this.machine.moveTo('connecting', 'connect');
+  /** Whether the session is closing or closed. */
+  private get ending(): boolean {
+    return this.closing !== null || this.state === 'closing' || this.state === 'closed';
+  }
+
+  /** Opens a control connection, then logs in (the first time) or restores the session (later). */
+  private async establish(): Promise<void> {
+    const restoring = this.loggedIn;
+    this.machine.moveTo(restoring ? 'reconnecting' : 'connecting', restoring ? `attempt ${this.attempts}` : 'connect');
     this.connects++;
     const { host, port, timeout, maxLineBytes, maxReplyBytes } = this.options;
-    ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes } }).then(
-      ({ connection, greeting }) => {
-        if (this.state !== 'connecting') {
-          connection.destroy();
-          return;
-        }
-        this.attach(connection);
-        this.last = { code: greeting.code, message: greeting.message };
-        this.delivery.push('connected', greeting.code, greeting.text);
-        if (this.credentials) this.authenticate();
-        else this.machine.moveTo('awaiting_login', 'no credentials');
-        this.schedulePump();
-      },
-      (error: FtpError) => {
-        if (this.state !== 'connecting') return;
-        this.setPseudoStatus(error);
-        this.machine.moveTo('idle', 'connect failed');
-        this.delivery.push('connect_error', error.replyCode, error.message, error);
-      },
-    );
+    let opened: Awaited<ReturnType<typeof ControlConnection.open>>;
+    try {
+      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes } });
+    } catch (error) {
+      if (!this.ending) this.establishFailed(asFtpError(error), null);
+      return;
+    }
+    const { connection, greeting } = opened;
+    if (this.ending) {
+      connection.destroy(new SessionClosedError());
+      return;
+    }
+    this.attach(connection);
+    this.last = { code: greeting.code, message: greeting.message };
+    if (!restoring) this.delivery.push('connected', greeting.code, greeting.text);
+    if (this.credentials) {
+      await this.authenticate(connection, null);
+    } else {
+      this.machine.moveTo('awaiting_login', 'no credentials');
+      this.schedulePump();
+    }
+  }
+
+  /** Logs in (`job`: the posted `login` that asked for it), or after a reconnect runs the restore plan. */
+  private async authenticate(control: ControlConnection, job: Job | null): Promise<void> {
+    const restoring = this.loggedIn;
+    this.machine.moveTo(restoring ? 'restoring' : 'authenticating', restoring ? 'restore plan' : 'login');
+    let reply: Reply | null = null;
+    try {
+      if (restoring) {
+        await restore(control, this.settings, this.credentials!, this.trace);
+      } else {
+        const outcome = await login(control, this.credentials!);
+        if (!outcome.ok) throw outcome.error;
+        reply = outcome.reply;
+      }
+    } catch (error) {
+      if (!this.ending) this.establishFailed(asFtpError(error), control, job);
+      return;
+    }
+    if (this.ending) return;
+    this.loggedIn = true;
+    this.attempts = 0;
+    this.machine.moveTo('ready', restoring ? 'restored' : 'logged in');
+    if (reply) this.delivery.push('authenticated', reply.code, reply.text);
+    else this.delivery.push('reconnected', this.connects);
+    this.schedulePump();
+  }
+
+  /**
+   * A connect, login or restore attempt failed. After the first login every failure but a
+   * permanent refusal is retried with backoff; before it, only a transient (4xx) reply is.
+   */
+  private establishFailed(error: FtpError, control: ControlConnection | null, job: Job | null = null): void {
+    const retry = this.options.reconnect && (this.loggedIn ? !isPermanent(error) : isTransientReply(error));
+    if (retry || this.loggedIn) control?.destroy(error);
+    if (retry && this.retryLater(error)) return;
+    if (this.loggedIn) {
+      this.giveUp(error);
+      return;
+    }
+    // The first connection never worked: POE's events; the caller posts `connect` or `login`.
+    this.setPseudoStatus(error);
+    const spec = lookupCommand(control ? 'login' : 'connect')!;
+    if (control && !control.closed) {
+      this.machine.moveTo('awaiting_login', 'login refused');
+      this.schedulePump();
+    } else {
+      this.machine.moveTo('idle', error.message);
+    }
+    this.emitFailure(job?.spec ?? spec, undefined, error);
+  }
+
+  /** Schedules the next reconnect attempt; false when the retry strategy gives up. */
+  private retryLater(error: FtpError): boolean {
+    const attempt = ++this.attempts;
+    let delay: number | null;
+    try {
+      delay = this.options.retryStrategy(attempt, error);
+    } catch (failure) {
+      this.trace.note(`retryStrategy threw: ${String(failure)}`);
+      delay = null;
+    }
+    if (delay === null || !Number.isFinite(delay) || delay < 0) {
+      this.attempts = 0;
+      return false;
+    }
+    this.machine.moveTo('reconnecting', error.message);
+    this.delivery.push('reconnecting', attempt, delay, error.message);
+    this.backoff = setTimeout(() => {
+      this.backoff = null;
+      void this.establish();
+    }, delay);
+    return true;
+  }
+
+  /** Reconnecting failed for good: every queued command fails with its own error event; nothing waits. */
+  private giveUp(error: FtpError): void {
+    this.attempts = 0;
+    this.setPseudoStatus(error);
+    this.machine.moveTo('idle', `reconnect gave up: ${error.message}`);
+    this.delivery.push('reconnect_error', error.replyCode, error.message, error);
+    const failure = error instanceof RestoreError ? error : new ConnectionClosedError(`reconnecting failed: ${error.message}`, { cause: error });
+    for (const job of this.queue.splice(0)) this.report(job, failure);
   }
 
   private attach(connection: ControlConnection): void {
@@ -200,17 +331,33 @@ export class FtpSession extends TypedEventEmitter {
     connection.onClose = (error) => this.connectionLost(connection, error);
   }
 
+  /**
+   * The control connection is gone. A running command or login finishes first (its runner
+   * sees the loss) and decides; otherwise the session reconnects now or when work arrives.
+   */
   private connectionLost(connection: ControlConnection, error: FtpError): void {
-    if (connection !== this.control) return;
+    if (connection !== this.control) return; // a replaced connection: its late news is ignored
     this.control = null;
+    this.lostWith = error;
     this.abort.abort(error);
-    if (this.closing || this.state === 'closing' || this.state === 'closed') return;
+    this.stopKeepalive();
+    if (this.ending) return;
     this.setPseudoStatus(error);
-    const job = this.current;
-    this.current = null;
-    if (job) this.emitFailure(job.spec, job.param, error);
-    this.machine.moveTo('idle', error.message);
     this.delivery.push('disconnected', error.message);
+    if (this.current || this.state === 'authenticating' || this.state === 'restoring') return;
+    this.afterLoss(error);
+  }
+
+  /** Reconnects now when there is work (or the caller asked), else waits in `idle` for work (lazy). */
+  private afterLoss(error: FtpError): void {
+    if (this.ending) return;
+    const wanted = this.reconnectRequested || this.queue.length > 0 || !this.options.lazyReconnect;
+    this.reconnectRequested = false;
+    if (this.loggedIn && this.options.reconnect && wanted) {
+      if (!this.retryLater(error)) this.giveUp(error);
+      return;
+    }
+    this.machine.moveTo('idle', error.message);
   }
 
   private setPseudoStatus(error: FtpError): void {
@@ -222,6 +369,8 @@ export class FtpSession extends TypedEventEmitter {
 
   private enqueue(job: Job): void {
     this.queue.push(job);
+    // Lazy reconnect: the connection was lost while idle, and now there is work.
+    if (this.state === 'idle' && this.loggedIn) this.afterLoss(this.lostWith ?? new ConnectionClosedError('not connected'));
     this.schedulePump();
   }
 
@@ -243,12 +392,15 @@ export class FtpSession extends TypedEventEmitter {
       const [job] = this.queue.splice(index, 1);
       const [user, password, account] = job!.args;
       this.credentials = { user: user!, password, account };
-      this.authenticate(job);
+      void this.authenticate(this.control, job!);
       return;
     }
     if (this.state !== 'ready') return;
     const job = this.queue.shift();
-    if (!job) return;
+    if (!job) {
+      this.startKeepalive();
+      return;
+    }
     if (job.spec.kind === 'login') {
       this.emitFailure(job.spec, job.param, new InvalidStateError('already logged in'));
       this.schedulePump();
@@ -263,56 +415,89 @@ export class FtpSession extends TypedEventEmitter {
 
   private run(job: Job): void {
     const control = this.control!;
+    this.stopKeepalive();
     this.current = job;
-    this.machine.moveTo('busy', job.spec.name);
+    job.progress.sent = false;
+    this.machine.moveTo('busy', job === this.keepaliveJob ? 'keepalive' : job.spec.name);
+    const ctx = this.context(control);
     const runner = RUNNERS[job.spec.kind as keyof typeof RUNNERS];
-    runner(this.context(control), job).then(
-      () => this.finish(job),
+    const attempt = job === this.keepaliveJob
+      ? control.command('NOOP')
+      : job.progress.verify ? runVerified(ctx, job, runner) : runner(ctx, job);
+    attempt.then(
+      () => this.finish(job, control.closed ? this.lostWith : null),
       (error: unknown) => {
         // Runners throw only when the connection is lost, or on a bug: either way, replies on
         // this connection can no longer be trusted to pair with commands, so it is dropped.
-        control.destroy(asFtpError(error));
-        if (this.current === job) this.emitFailure(job.spec, job.param, asFtpError(error));
-        this.finish(job);
+        const lost = asFtpError(error);
+        control.destroy(lost);
+        this.finish(job, lost);
       },
     );
   }
 
-  private finish(job: Job): void {
+  /** The current attempt ended; `lost` is set when the connection was lost during it. */
+  private finish(job: Job, lost: FtpError | null): void {
     if (this.current !== job) return;
     this.current = null;
+    const again = this.runAgain;
+    this.runAgain = false;
     if (job.spec.changes === 'quit') {
       this.closing ??= this.shutdown('quit');
+      return;
+    }
+    if (job !== this.keepaliveJob) {
+      if (again) this.requeue(job);
+      else if (lost) this.recoverLost(job, lost);
+      else this.complete(job);
+    }
+    if (!this.control) {
+      this.afterLoss(lost ?? this.lostWith ?? new ConnectionClosedError('control connection closed'));
       return;
     }
     if (this.state === 'busy') this.machine.moveTo('ready', `${job.spec.name} done`);
     this.schedulePump();
   }
 
-  /** Logs in with the session's credentials; `job` is the posted `login`, if that is what started it. */
-  private authenticate(job?: Job): void {
-    const control = this.control!;
-    const spec = lookupCommand('login')!;
-    const loginJob: Job = job ?? { spec, args: [], param: undefined };
-    this.current = loginJob;
-    this.machine.moveTo('authenticating', 'login');
-    login(control, this.credentials!).then(
-      (outcome) => {
-        if (this.current !== loginJob) return;
-        this.current = null;
-        if (outcome.ok) {
-          this.machine.moveTo('ready', 'logged in');
-          this.delivery.push('authenticated', outcome.reply.code, outcome.reply.text);
-        } else {
-          this.machine.moveTo('awaiting_login', 'login refused');
-          this.emitFailure(spec, undefined, outcome.error);
-        }
-        this.schedulePump();
-      },
-      // As in run(): a login that throws has lost (or can no longer trust) its connection;
-      // dropping it reports login_error and moves to idle through connectionLost().
-      (error: unknown) => control.destroy(asFtpError(error)),
-    );
+  /** Applies the retry policy to a command whose attempt ended with `error` on a live connection. */
+  private settle(job: Job, error: FtpError): void {
+    const recovery = this.options.reconnect
+      ? recoverFromFailure(job.spec, job.progress, error, this.settings.type, this.options.maxCommandRetries)
+      : { action: 'report' as const, error };
+    if (recovery.action === 'report') this.report(job, recovery.error);
+    else this.runAgain = true;
+  }
+
+  /** Applies the retry policy to a command whose connection was lost under it. */
+  private recoverLost(job: Job, lost: FtpError): void {
+    const recovery = this.options.reconnect && this.loggedIn
+      ? recoverFromLoss(job.spec, job.progress, lost, this.settings.type, this.options.maxCommandRetries)
+      : { action: 'report' as const, error: lost };
+    if (recovery.action === 'report') {
+      this.report(job, recovery.error);
+      return;
+    }
+    job.progress.verify = recovery.action === 'verify';
+    this.requeue(job);
+  }
+
+  /** Puts an interrupted command back at the head of the queue, so posted commands keep their order. */
+  private requeue(job: Job): void {
+    job.progress.retries++;
+    this.trace.note(`${job.spec.name} runs again (retry ${job.progress.retries}${job.progress.delivered ? `, ${job.progress.delivered} delivered` : ''})`);
+    this.queue.unshift(job);
+  }
+
+  /** The command is over (success or reported failure): an upload's feed closes. */
+  private complete(job: Job): void {
+    if (job.feed) job.feed.finished = true;
+    if (this.openFeed === job.feed) this.openFeed = null;
+  }
+
+  /** Reports the command's failure as its error event; it will not run again. */
+  private report(job: Job, error: FtpError): void {
+    this.complete(job);
+    this.emitFailure(job.spec, job.param, error);
   }
 
   private context(control: ControlConnection): RunContext {
@@ -323,8 +508,23 @@ export class FtpSession extends TypedEventEmitter {
       events: this.delivery,
       trace: this.trace,
       signal: this.abort.signal,
-      fail: (job, error) => this.emitFailure(job.spec, job.param, error),
+      fail: (job, error) => this.settle(job, error),
     };
+  }
+
+  // ---- keepalive ------------------------------------------------------------------------------
+
+  private startKeepalive(): void {
+    if (this.options.keepalive === 0 || this.keepaliveTimer) return;
+    this.keepaliveTimer = setTimeout(() => {
+      this.keepaliveTimer = null;
+      if (this.state === 'ready' && !this.current && this.queue.length === 0 && this.control) this.run(this.keepaliveJob);
+    }, this.options.keepalive);
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = null;
   }
 
   // ---- uploads --------------------------------------------------------------------------------
@@ -335,19 +535,8 @@ export class FtpSession extends TypedEventEmitter {
       this.emitFailure(spec, undefined, new InvalidStateError(`${spec.name}: no upload is open (post 'put' first)`));
       return;
     }
-    if (spec.name === 'put_close') {
-      feed.closed = true;
-      this.openFeed = null;
-    } else {
-      const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data!.buffer, data!.byteOffset, data!.byteLength);
-      if (feed.pending + chunk.length > this.options.maxUploadBuffer) {
-        feed.failure ??= new InvalidStateError(`upload buffer limit (${this.options.maxUploadBuffer} bytes) passed: wait for put_flushed before posting more`);
-      } else {
-        feed.chunks.push(chunk);
-        feed.pending += chunk.length;
-      }
-    }
-    feed.wake();
+    if (spec.name === 'put_close') this.openFeed = null;
+    feedUpload(feed, spec.name === 'put_close' ? null : data!, this.options.maxUploadBuffer);
   }
 
   // ---- events and shutdown ------------------------------------------------------------------
@@ -361,7 +550,10 @@ export class FtpSession extends TypedEventEmitter {
   }
 
   private async shutdown(reason: string): Promise<void> {
-    for (const job of this.queue.splice(0)) this.emitFailure(job.spec, job.param, new SessionClosedError());
+    if (this.backoff) clearTimeout(this.backoff);
+    this.backoff = null;
+    this.stopKeepalive();
+    for (const job of this.queue.splice(0)) this.report(job, new SessionClosedError());
     const control = this.control;
     if (this.state === 'idle') {
       this.machine.moveTo('closed', reason);
@@ -371,7 +563,7 @@ export class FtpSession extends TypedEventEmitter {
       this.machine.moveTo('closing', reason);
       const job = this.current;
       this.current = null;
-      if (job) this.emitFailure(job.spec, job.param, new SessionClosedError(`session closed while ${job.spec.name} was running`));
+      if (job && job !== this.keepaliveJob) this.report(job, new SessionClosedError(`session closed while ${job.spec.name} was running`));
       if (control && idle) {
         try {
           await control.request('QUIT');
@@ -387,31 +579,6 @@ export class FtpSession extends TypedEventEmitter {
     }
     this.delivery.push('closed');
   }
-}
-
-/** Checks argument count and types, and that no argument holds CR, LF or NUL. Returns them as strings. */
-function checkArguments(spec: CommandSpec, args: readonly unknown[]): string[] {
-  const [min, max] = spec.args;
-  if (args.length < min || args.length > max) {
-    const wanted = min === max ? `${min}` : `${min} to ${max}`;
-    throw new InvalidArgumentError(`${spec.name} takes ${wanted} argument(s), got ${args.length}`);
-  }
-  if (spec.name === 'put_data') {
-    const data = args[0];
-    if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new InvalidArgumentError('put_data takes a Buffer, Uint8Array or string');
-    return [];
-  }
-  if (spec.name === 'mode' && args[0] !== 'active' && args[0] !== 'passive') {
-    throw new InvalidArgumentError(`mode must be 'active' or 'passive', got ${String(args[0])}`);
-  }
-  const words = args.map((arg, index) => {
-    if (typeof arg !== 'string' && typeof arg !== 'number') throw new InvalidArgumentError(`${spec.name}: argument ${index + 1} must be a string`);
-    const word = String(arg);
-    assertSafeArgument(word, `${spec.name} argument ${index + 1}`, spec.kind === 'login' && index > 0);
-    return word;
-  });
-  if (spec.name === 'quot') formatCommand(words[0]!, words.slice(1)); // the verb itself must be a word
-  return words;
 }
 
 function asFtpError(error: unknown): FtpError {

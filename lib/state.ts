@@ -4,11 +4,13 @@
  *
  * ```
  * idle ──connect──▶ connecting ──greeting──▶ authenticating ──230──▶ ready ◀──▶ busy
- *  ▲                    │                        │   ▲                  │
- *  │  connect_error     │            login_error ▼   │ post('login')    │ quit / close()
- *  └────────────────────┘                   awaiting_login              ▼
- *  ▲ connection lost (from any connected state)                      closing ──▶ closed
+ *  ▲                    │                        │   ▲                 │ ▲       │
+ *  │  connect_error     │            login_error ▼   │ post('login')   │ │       │ connection lost
+ *  └────────────────────┘                   awaiting_login             │ │       ▼
+ *  ▲ gave up / lazy                                                    │ └── restoring ◀── reconnecting
+ *  └────────────────────────────────────────────────────────── quit / close() ──▶ closing ──▶ closed
  * ```
+ * (docs/state-machine.md has the full table.)
  */
 
 /** Every state a session can be in. */
@@ -25,18 +27,24 @@ export type SessionState =
   | 'ready'
   /** One command is running. */
   | 'busy'
+  /** The connection was lost after a login: waiting out the backoff delay, then connecting again (or, before the first login, retrying a transient refusal). */
+  | 'reconnecting'
+  /** Connected again: logging in and replaying the restore plan (OPTS, TYPE, working directory). */
+  | 'restoring'
   /** QUIT sent or `close()` called: no new command starts. */
   | 'closing'
   /** Final: every resource released. */
   | 'closed';
 
 const ALLOWED: Readonly<Record<SessionState, readonly SessionState[]>> = {
-  idle: ['connecting', 'closed'],
-  connecting: ['authenticating', 'awaiting_login', 'idle', 'closing', 'closed'],
-  authenticating: ['ready', 'awaiting_login', 'idle', 'closing', 'closed'],
+  idle: ['connecting', 'reconnecting', 'closed'],
+  connecting: ['authenticating', 'awaiting_login', 'reconnecting', 'idle', 'closing', 'closed'],
+  authenticating: ['ready', 'awaiting_login', 'reconnecting', 'idle', 'closing', 'closed'],
   awaiting_login: ['authenticating', 'idle', 'closing', 'closed'],
-  ready: ['busy', 'idle', 'closing', 'closed'],
-  busy: ['ready', 'idle', 'closing', 'closed'],
+  ready: ['busy', 'reconnecting', 'idle', 'closing', 'closed'],
+  busy: ['ready', 'reconnecting', 'idle', 'closing', 'closed'],
+  reconnecting: ['connecting', 'restoring', 'idle', 'closing', 'closed'],
+  restoring: ['ready', 'reconnecting', 'idle', 'closing', 'closed'],
   closing: ['closed'],
   closed: [],
 };

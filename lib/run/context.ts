@@ -6,6 +6,7 @@
  * means for the command (fail it now, or retry after a reconnect).
  */
 import { FtpError, ReplyError } from '../errors.js';
+import type { JobProgress } from '../retry.js';
 import type { CommandSpec } from '../commands.js';
 import type { EventDelivery } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
@@ -14,10 +15,16 @@ import type { ControlConnection } from '../transport/control.js';
 import { openData, type DataSettings, type PendingData } from '../transport/data.js';
 import type { Trace } from '../trace.js';
 
-/** Session settings runners read and change (and a reconnect restores). */
+/** Session settings runners read and change, and the restore plan gives back to a new connection. */
 export interface SessionSettings extends DataSettings {
-  /** The TYPE the server last accepted (`'A'`, `'I'`, ...), or null when unknown. */
+  /** The TYPE the caller (or `transferMode`) made the server accept (`'A'`, `'I'`, `'A N'`, ...), or null when never set. */
   type: string | null;
+  /** The working directory after the last successful `cd`/`cdup` (from PWD); null when never changed; undefined when PWD failed. */
+  cwd: string | null | undefined;
+  /** The OPTS the server accepted, by option name (upper case): their arguments. */
+  readonly opts: Map<string, readonly string[]>;
+  /** The server's FEAT, once asked for (used to check lost replies), else null. */
+  features: Map<string, string> | null;
 }
 
 /** Bytes posted with `put_data` for one upload, waiting to be written. */
@@ -43,6 +50,8 @@ export interface Job {
   readonly param: string | undefined;
   /** For uploads: the posted data. */
   readonly feed?: UploadFeed;
+  /** Its attempts so far (a command that runs again after a failure keeps it). */
+  readonly progress: JobProgress;
 }
 
 /** What runners use. */
@@ -54,8 +63,18 @@ export interface RunContext {
   readonly trace: Trace;
   /** Aborted when the control connection is lost. */
   readonly signal: AbortSignal;
-  /** Emits the command's error event (`<name>_error`, `put_error`, ...). */
+  /**
+   * Ends the current attempt with `error`: the session either reports it as the command's
+   * error event (`<name>_error`, `put_error`, ...) or runs the command again (retry policy).
+   */
   fail(job: Job, error: FtpError): void;
+}
+
+/** Emits `event` the first time a job reaches it; a retried job does not announce itself twice. */
+export function announce(ctx: RunContext, job: Job, event: string, ...args: unknown[]): void {
+  if (job.progress.announced.has(event)) return;
+  job.progress.announced.add(event);
+  ctx.events.pushNamed(event, ...args);
 }
 
 /** Resolves with `promise`, or rejects as soon as the control connection is lost. */

@@ -7,18 +7,20 @@ import { DataConnectionError, FtpError, PartialTransferError, TimeoutError } fro
 import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
-import type { DataStream } from '../transport/data.js';
-import { awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext } from './context.js';
+import { dataConnectionFailed, type DataStream } from '../transport/data.js';
+import { announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext } from './context.js';
 
 /** Runs one download job; see the module comment. */
 export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
-  const { spec, param } = job;
-  const emit = (name: string, ...args: unknown[]) => ctx.events.pushNamed(name, ...args);
+  const { spec, param, progress } = job;
   const isFile = spec.payload === 'bytes';
   const data = await prepareTransfer(ctx, job, isFile);
   if (!data) return;
   try {
-    if (data.mode === 'passive') emit(`${spec.name}_connected`, param);
+    if (data.mode === 'passive') announce(ctx, job, `${spec.name}_connected`, param);
+    // A resumed get asks for the rest of the file; REST comes right before RETR (RFC 3659 §5.3).
+    const offset = isFile ? progress.delivered : 0;
+    if (offset > 0 && !(await restart(ctx, job, offset))) return;
     const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
     if (first.code >= 400) {
       ctx.fail(job, replyError(first));
@@ -26,20 +28,25 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
     }
     if (first.code >= 200) {
       // A final reply with no preliminary one: the server sent nothing (some answer an empty NLST so).
-      emit(`${spec.name}_done`, param);
+      ctx.events.pushNamed(`${spec.name}_done`, param);
       return;
     }
-    emit(`${spec.name}_server`, first.code, first.text, param);
+    announce(ctx, job, `${spec.name}_server`, first.code, first.text, param);
     // The final reply may come before, during or after the data: wait for both.
     const last = awaitTransferReply(ctx, (reply) => {
       if (reply.code >= 400) data.close(); // the server gave up on the transfer: stop waiting for data
     });
+    const deliver = (item: Buffer | string) => {
+      if (ctx.signal.aborted) return; // late data of a lost connection: the retry delivers it
+      progress.delivered += typeof item === 'string' ? 1 : item.length;
+      ctx.events.pushNamed(`${spec.name}_data`, item, param);
+    };
     let dataError: FtpError | null = null;
     let received = 0;
     try {
       const stream = await guard(ctx, data.socket());
-      if (data.mode === 'active') emit(`${spec.name}_connected`, param);
-      received = await guard(ctx, receive(stream, ctx, (chunk) => emit(`${spec.name}_data`, chunk, param), isFile));
+      if (data.mode === 'active') announce(ctx, job, `${spec.name}_connected`, param);
+      received = await guard(ctx, receive(stream, ctx, deliver, isFile));
     } catch (error) {
       dataError = reportable(ctx, error);
       data.close();
@@ -47,16 +54,28 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
     const { reply, error } = await last.finish(dataError);
     if (error) ctx.fail(job, error);
     else {
-      const shortBy = isFile ? missingBytes(first, received, ctx.settings.type) : 0;
+      const shortBy = isFile ? missingBytes(first, offset + received, ctx.settings.type) : 0;
       if (shortBy > 0) ctx.fail(job, new PartialTransferError(`transfer ended ${shortBy} bytes short of the size the server announced`, reply.code));
-      else emit(`${spec.name}_done`, param);
+      else ctx.events.pushNamed(`${spec.name}_done`, param);
     }
   } finally {
     data.close();
   }
 }
 
-/** Bytes missing against the "(N bytes)" of a binary RETR's 150 reply; 0 when unknown or complete. */
+/** Sends `REST offset`; false (after failing the job) when the server will not restart there. */
+async function restart(ctx: RunContext, job: Job, offset: number): Promise<boolean> {
+  const reply = await ctx.control.command(`REST ${offset}`);
+  if (reply.code === 350) return true;
+  ctx.fail(job, new PartialTransferError(`${job.spec.name}: interrupted after ${offset} bytes, and the server refused REST ${offset} (${reply.code} ${reply.text}): the rest cannot be fetched without delivering bytes twice`, reply.code));
+  return false;
+}
+
+/**
+ * Bytes missing against the "(N bytes)" of a binary RETR's 150 reply; 0 when unknown or complete.
+ * `received` counts from the start of the file (a resumed RETR's 150 may announce the whole
+ * file or the rest: either way no false shortfall is reported).
+ */
 function missingBytes(preliminary: Reply, received: number, type: string | null): number {
   if (type !== 'I') return 0;
   const announced = /\((\d+) bytes\)/i.exec(preliminary.text);
@@ -77,7 +96,7 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
       socket.destroy();
       reject(error);
     };
-    if (stream.error) return fail(new DataConnectionError(`data connection failed: ${stream.error.message}`, { cause: stream.error }));
+    if (stream.error) return fail(dataConnectionFailed(stream.error));
     if (stream.ended) return resolve(0);
     socket.setTimeout(timeout, () => fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`)));
     socket.on('data', (chunk: Buffer) => {
@@ -89,7 +108,7 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
         fail(error as FtpError);
       }
     });
-    socket.on('error', (error) => fail(new DataConnectionError(`data connection failed: ${error.message}`, { cause: error })));
+    socket.on('error', (error) => fail(dataConnectionFailed(error)));
     socket.on('close', () => {
       ctx.trace.note(`data connection closed after ${received} bytes`);
       fail(new DataConnectionError('the data connection closed before its end'));

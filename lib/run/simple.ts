@@ -1,12 +1,14 @@
 /** Runs a simple command (one line, one final reply) and a rename (RNFR then RNTO). */
 import { FtpError, ProtocolError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
-import { replyError, type Job, type RunContext } from './context.js';
+import { parsePwdReply } from '../protocol/values.js';
+import { announce, replyError, type Job, type RunContext } from './context.js';
 
 /** Sends the command; emits `<name>(code, text, param[, result])` or `<name>_error`. */
 export async function runSimple(ctx: RunContext, job: Job): Promise<void> {
   const { spec, args, param } = job;
   const line = spec.verb === null ? formatCommand(args[0]!, args.slice(1)) : formatCommand(spec.verb, args);
+  job.progress.sent = true;
   const reply = await ctx.control.command(line);
   if (reply.code >= 400) {
     ctx.fail(job, replyError(reply));
@@ -21,11 +23,39 @@ export async function runSimple(ctx: RunContext, job: Job): Promise<void> {
       return;
     }
   }
-  if (spec.changes === 'type') ctx.settings.type = args[0]!.toUpperCase();
+  await remember(ctx, job);
   ctx.events.pushNamed(spec.name, reply.code, reply.message, param, ...result);
 }
 
-/** RNFR from → 350 → `rename_partial` → RNTO to → 2xx → `rename(code, text, to)`. */
+/** Records what a successful command changed, for the restore plan after a reconnect. */
+async function remember(ctx: RunContext, job: Job): Promise<void> {
+  const { settings } = ctx;
+  switch (job.spec.changes) {
+    case 'type':
+      settings.type = job.args.join(' ').toUpperCase();
+      return;
+    case 'opts':
+      settings.opts.set(job.args[0]!.toUpperCase(), job.args);
+      return;
+    case 'cwd':
+      if (ctx.options.reconnect) settings.cwd = await currentDirectory(ctx);
+      return;
+    default:
+  }
+}
+
+/** The server's working directory by PWD; undefined when the server will not say. */
+async function currentDirectory(ctx: RunContext): Promise<string | undefined> {
+  const reply = await ctx.control.command('PWD');
+  if (reply.code !== 257) return undefined;
+  try {
+    return parsePwdReply(reply.text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** RNFR from → 350 → `rename_partial` → RNTO to → 2xx → `rename(code, text, to)`. Never splits the pair across connections. */
 export async function runRename(ctx: RunContext, job: Job): Promise<void> {
   const [from, to] = job.args as [string, string];
   const first = await ctx.control.command(formatCommand('RNFR', [from]));
@@ -33,7 +63,8 @@ export async function runRename(ctx: RunContext, job: Job): Promise<void> {
     ctx.fail(job, first.code >= 400 ? replyError(first) : new ProtocolError(`unexpected reply to RNFR: ${first.code} ${first.text}`));
     return;
   }
-  ctx.events.push('rename_partial', first.code, first.text, from);
+  announce(ctx, job, 'rename_partial', first.code, first.text, from);
+  job.progress.sent = true;
   const second = await ctx.control.command(formatCommand('RNTO', [to]));
   if (second.code >= 300) {
     ctx.fail({ ...job, param: to }, replyError(second));

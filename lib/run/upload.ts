@@ -6,51 +6,62 @@
  * Bytes posted and not yet written may not exceed `maxUploadBuffer`; a `put_data` past that
  * fails the upload. A caller that posts the next chunk after each `put_flushed` never gets near it.
  */
-import { DataConnectionError, FtpError, TimeoutError } from '../errors.js';
+import { DataConnectionError, FtpError, InvalidStateError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
-import type { DataStream } from '../transport/data.js';
-import { awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext, type UploadFeed } from './context.js';
+import { dataConnectionFailed, type DataStream } from '../transport/data.js';
+import { announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext, type UploadFeed } from './context.js';
 
 /** Creates the feed an upload job collects `put_data` into. */
 export function createFeed(): UploadFeed {
   return { chunks: [], pending: 0, closed: false, failure: null, finished: false, wake: () => {} };
 }
 
-/** Runs one upload job; see the module comment. */
-export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
-  const feed = job.feed!;
-  try {
-    await upload(ctx, job, feed);
-  } finally {
-    feed.finished = true;
+/**
+ * Adds a posted `put_data` chunk (or `put_close`, when `data` is null) to an open feed. A chunk
+ * past `maxBuffer` unflushed bytes is refused and fails the upload.
+ */
+export function feedUpload(feed: UploadFeed, data: Buffer | Uint8Array | string | null, maxBuffer: number): void {
+  if (data === null) {
+    feed.closed = true;
+  } else {
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (feed.pending + chunk.length > maxBuffer) {
+      feed.failure ??= new InvalidStateError(`upload buffer limit (${maxBuffer} bytes) passed: wait for put_flushed before posting more`);
+    } else {
+      feed.chunks.push(chunk);
+      feed.pending += chunk.length;
+    }
   }
+  feed.wake();
 }
 
-async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void> {
+/** Runs one upload job (one attempt); see the module comment. */
+export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
   const { spec, param } = job;
   const data = await prepareTransfer(ctx, job, true);
   if (!data) return;
   try {
-    if (data.mode === 'passive') ctx.events.push('put_connected', param);
+    if (data.mode === 'passive') announce(ctx, job, 'put_connected', param);
+    job.progress.sent = true;
     const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
     if (first.code >= 200) {
       ctx.fail(job, first.code >= 400 ? replyError(first) : new DataConnectionError(`the server did not accept data: ${first.code} ${first.text}`));
       return;
     }
-    ctx.events.push('put_server', first.code, first.text, param);
+    announce(ctx, job, 'put_server', first.code, first.text, param);
     // A final reply that arrives while we still send (552 disk full, 426) stops the sending.
     let early: FtpError | null = null;
     const last = awaitTransferReply(ctx, (reply) => {
       if (reply.code < 400) return;
       early = replyError(reply);
       data.close();
-      feed.wake();
+      job.feed!.wake();
     });
     let sendError: FtpError | null = null;
     try {
       const stream = await guard(ctx, data.socket());
-      if (data.mode === 'active') ctx.events.push('put_connected', param);
-      await guard(ctx, send(stream, feed, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
+      if (data.mode === 'active') announce(ctx, job, 'put_connected', param);
+      await guard(ctx, send(stream, job, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
     } catch (error) {
       sendError = reportable(ctx, error);
       data.close();
@@ -67,10 +78,11 @@ async function upload(ctx: RunContext, job: Job, feed: UploadFeed): Promise<void
  * Writes the feed's chunks as they are posted, then ends the connection after `put_close`.
  * `put_flushed` fires as each posted chunk is handed to the operating system.
  */
-async function send(stream: DataStream, feed: UploadFeed, ctx: RunContext, flushed: (bytes: number) => void, stopped: () => FtpError | null): Promise<void> {
+async function send(stream: DataStream, job: Job, ctx: RunContext, flushed: (bytes: number) => void, stopped: () => FtpError | null): Promise<void> {
   const { blockSize, timeout } = ctx.options;
   const { socket } = stream;
-  let failure: FtpError | null = stream.error ? new DataConnectionError(`data connection failed: ${stream.error.message}`, { cause: stream.error }) : null;
+  const feed = job.feed!;
+  let failure: FtpError | null = stream.error ? dataConnectionFailed(stream.error) : null;
   if (!failure && (stream.ended || socket.destroyed)) failure = new DataConnectionError('the server closed the data connection before the upload');
   const fail = (error: FtpError) => {
     failure ??= error;
@@ -82,7 +94,7 @@ async function send(stream: DataStream, feed: UploadFeed, ctx: RunContext, flush
       socket.destroy();
     }
   });
-  socket.on('error', (error) => fail(new DataConnectionError(`data connection failed: ${error.message}`, { cause: error })));
+  socket.on('error', (error) => fail(dataConnectionFailed(error)));
   socket.on('close', () => fail(new DataConnectionError('the server closed the data connection during the upload')));
   socket.on('drain', () => feed.wake());
   const check = () => {
@@ -105,6 +117,7 @@ async function send(stream: DataStream, feed: UploadFeed, ctx: RunContext, flush
         check();
       }
       const last = at + blockSize >= chunk.length;
+      job.progress.delivered += Math.min(blockSize, chunk.length - at);
       socket.write(chunk.subarray(at, at + blockSize), last ? () => flushed(chunk.length) : undefined);
     }
     if (chunk.length === 0) flushed(0);

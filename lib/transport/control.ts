@@ -145,9 +145,10 @@ export class ControlConnection {
    * (a transfer waits untimed while its data moves, then calls {@link startReplyTimer}).
    */
   nextReply(timed = true): Promise<Reply> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
+    // A reply that arrived before the connection closed is still delivered (a 421's own text).
     const ready = this.queued.shift();
     if (ready) return Promise.resolve(ready);
+    if (this.closedWith) return Promise.reject(this.closedWith);
     if (this.waiter) return Promise.reject(new Error('FtpSession bug: two waiters on one control connection'));
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
@@ -181,19 +182,22 @@ export class ControlConnection {
     for (const reply of replies) {
       if (this.closedWith) return;
       this.onReply(reply);
-      if (this.owed === 0) {
-        this.onUnsolicited(reply);
-        continue;
-      }
-      if (reply.code >= 200) this.owed--;
-      const waiter = this.waiter;
-      if (waiter) {
-        this.waiter = null;
-        this.clearTimer();
-        waiter.resolve(reply);
-      } else {
-        this.queued.push(reply);
-      }
+      if (this.owed === 0) this.onUnsolicited(reply);
+      else this.deliver(reply);
+      // 421: the server is closing the connection (RFC 959); nothing more is sent on it.
+      if (reply.code === 421) this.destroy(new ConnectionClosedError(`the server closed the connection: ${reply.code} ${reply.text}`));
+    }
+  }
+
+  private deliver(reply: Reply): void {
+    if (reply.code >= 200) this.owed--;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = null;
+      this.clearTimer();
+      waiter.resolve(reply);
+    } else {
+      this.queued.push(reply);
     }
   }
 

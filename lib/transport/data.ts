@@ -53,6 +53,11 @@ export interface PendingData {
   close(): void;
 }
 
+/** The error for a data socket that failed (reset, refused, ...). */
+export function dataConnectionFailed(cause: Error): DataConnectionError {
+  return new DataConnectionError(`data connection failed: ${cause.message}`, { cause });
+}
+
 /** Plain IPv4 for an IPv4-mapped IPv6 address, so addresses compare equal. */
 export function normalizeAddress(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');

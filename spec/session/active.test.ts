@@ -61,7 +61,7 @@ describe('active mode', () => {
   });
 
   it('no data connection at all: get_error(null, msg, param, TimeoutError) within the timeout', BOUND, async (t) => {
-    const { ftp, seen } = await start(t, { handlers: { RETR: (conn) => conn.send('150 Opening data connection') } }, { ...active, timeout: 500 });
+    const { ftp, seen } = await start(t, { handlers: { RETR: (conn) => conn.send('150 Opening data connection') } }, { ...active, timeout: 500, reconnect: false });
     ftp.post('get', 'a.txt');
     await waitFor(seen, 'get_server');
     const began = Date.now();

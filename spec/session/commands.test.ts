@@ -16,7 +16,7 @@ describe('commands', () => {
     assert.match((error.args[0] as Error).message, /frobnicate/);
     assert.equal(error.args[1], 'frobnicate');
     assert.deepEqual(names(seen).filter((name) => name !== 'error'), ['connected', 'authenticated', 'cd', 'pwd']);
-    assert.deepEqual(server.commands, [`USER ${USER}`, `PASS ${PASSWORD}`, 'CWD /before', 'PWD']);
+    assert.deepEqual(server.commands, [`USER ${USER}`, `PASS ${PASSWORD}`, 'CWD /before', 'PWD', 'PWD'] /* the first PWD records the directory for reconnects */);
   });
 
   it("quot('REST', '100') answered 350 completes with quot(350, ...) and the next command runs", BOUND, async (t) => {

@@ -143,7 +143,7 @@ describe('downloads', () => {
           await conn.send('226 Transfer complete.');
         },
       },
-    }, { transferMode: 'binary' });
+    }, { transferMode: 'binary', reconnect: false }); // spec/session/reconnect.test.ts resumes it
     ftp.post('get', 'short.bin');
     const failure = await waitFor(seen, 'get_error');
     assert.equal(failure.args[2], 'short.bin');

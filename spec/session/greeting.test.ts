@@ -41,7 +41,7 @@ describe('greeting', () => {
         await conn.send('421 Too many users, try later');
         conn.end();
       },
-    });
+    }, { reconnect: false }); // with reconnect on, a 421 greeting is retried (reconnect.test.ts)
     const failure = await waitFor(seen, 'connect_error');
     assert.equal(failure.args[0], 421);
     assert.equal(failure.args[1], 'Too many users, try later');
@@ -103,7 +103,7 @@ describe('greeting', () => {
         }
       },
     });
-    const ftp = FtpSession.spawn({ ...server.address, user: USER, password: PASSWORD, timeout: 2000 });
+    const ftp = FtpSession.spawn({ ...server.address, user: USER, password: PASSWORD, timeout: 2000, reconnect: false });
     t.after(async () => { await server.close(); await ftp.close(); });
     const seen = recordEvents(ftp);
     ftp.post('pwd'); // posted before the first (failing) connect: kept for the next one

@@ -6,8 +6,8 @@ import { delay, endData, stall, writePieces } from '../support/scripted-server.j
 import { BOUND, errorOf, names, only, start, waitFor } from './harness.js';
 
 describe('timeouts', () => {
-  it('a reply that never comes: cd_error(null, msg, param, TimeoutError), disconnected, code 421, message "Timeout"', BOUND, async (t) => {
-    const { server, ftp, seen } = await start(t, { handlers: { CWD: stall } }, { timeout: 500 });
+  it('a reply that never comes (reconnect off): disconnected, cd_error(null, msg, param, TimeoutError), code 421, message "Timeout"', BOUND, async (t) => {
+    const { server, ftp, seen } = await start(t, { handlers: { CWD: stall } }, { timeout: 500, reconnect: false });
     await waitFor(seen, 'authenticated');
     const began = Date.now();
     ftp.post('cd', '/slow');
@@ -18,7 +18,7 @@ describe('timeouts', () => {
     assert.equal(failure.args[2], '/slow');
     errorOf(failure, TimeoutError);
     assert.ok(elapsed >= 450 && elapsed < 1500, `cd_error after ${elapsed} ms (timeout 500)`);
-    assert.deepEqual(names(seen), ['connected', 'authenticated', 'cd_error', 'disconnected']);
+    assert.deepEqual(names(seen), ['connected', 'authenticated', 'disconnected', 'cd_error']);
     assert.equal(ftp.code, 421);
     assert.match(ftp.message, /Timeout/);
     assert.equal(ftp.ok(), false);
@@ -82,7 +82,7 @@ describe('timeouts', () => {
         },
         ABOR: stall,
       },
-    }, { timeout: 500 });
+    }, { timeout: 500, reconnect: false });
     ftp.post('get', 'stalled.bin');
     await waitFor(seen, 'get_data');
     const began = Date.now();
