@@ -73,7 +73,7 @@ export interface FtpSessionOptions {
   maxCommandRetries?: number;
   /** After the server closes an idle session (e.g. `421 Timeout`), wait for the next command before reconnecting (true, default) or reconnect at once (false). */
   lazyReconnect?: boolean;
-  /** Send NOOP after this many ms without a command, so idle-timeouts and NAT tables do not drop the session. 0 (default) turns it off. */
+  /** Send NOOP after this many ms without a command, and every this many ms during a transfer, so idle timeouts and NAT tables do not drop the session (their replies are consumed, never shifted). 0 (default) turns it off. */
   keepalive?: number;
 }
 

@@ -142,12 +142,16 @@ export interface TransferReply {
 export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) => void = () => {}): TransferReply {
   let arrived = false;
   const pending = ctx.control.nextReply(false);
+  // With `keepalive`, NOOPs keep the control connection busy while the data moves.
+  const every = ctx.options.keepalive;
+  const keepalive = every > 0 ? setInterval(() => ctx.control.keepalive(), every) : null;
   pending.then((reply) => {
     arrived = true;
     onArrival(reply);
-  }, () => {});
+  }, () => {}).finally(() => clearInterval(keepalive ?? undefined));
   return {
     async finish(dataError) {
+      if (keepalive) clearInterval(keepalive);
       const aborting = dataError !== null && !arrived;
       if (aborting) ctx.control.send('ABOR');
       ctx.control.startReplyTimer();

@@ -38,6 +38,8 @@ export class ControlConnection {
   private timer: NodeJS.Timeout | null = null;
   /** Final replies still owed to commands already sent. */
   private owed = 0;
+  /** Keep-alive NOOPs sent during a transfer whose `200` is still to come: consumed here, never delivered. */
+  private keepalives = 0;
   private closedWith: FtpError | null = null;
 
   private constructor(private readonly socket: Socket, private readonly options: ControlOptions) {
@@ -122,6 +124,17 @@ export class ControlConnection {
     this.socket.write(`${line}\r\n`);
   }
 
+  /**
+   * Sends a NOOP while a transfer runs, so the control connection does not look idle to the
+   * server or a NAT. Its `200` is taken out of the reply stream wherever it comes (before or after
+   * the transfer's final reply), so replies never shift.
+   */
+  keepalive(): void {
+    if (this.closedWith) return;
+    this.keepalives++;
+    this.send('NOOP');
+  }
+
   /** Sends `line` and resolves with its first reply (which may be a 1xx), within the reply timeout. */
   request(line: string): Promise<Reply> {
     this.send(line);
@@ -183,10 +196,16 @@ export class ControlConnection {
       if (this.closedWith) return;
       this.onReply(reply);
       if (this.owed === 0) this.onUnsolicited(reply);
+      else if (this.keepalives > 0 && reply.code === 200) this.consumeKeepalive();
       else this.deliver(reply);
       // 421: the server is closing the connection (RFC 959); nothing more is sent on it.
       if (reply.code === 421) this.destroy(new ConnectionClosedError(`the server closed the connection: ${reply.code} ${reply.text}`));
     }
+  }
+
+  private consumeKeepalive(): void {
+    this.keepalives--;
+    this.owed--;
   }
 
   private deliver(reply: Reply): void {

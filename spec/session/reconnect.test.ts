@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   ConnectionClosedError, OutcomeUnknownError, PartialTransferError, ReplyError, RestoreError, SessionClosedError,
 } from '../../lib/index.js';
-import { delay, sendData, serveDownload, type Handler, type ScriptedConnection } from '../support/scripted-server.js';
+import { delay, endData, sendData, serveDownload, writePieces, type Handler, type ScriptedConnection } from '../support/scripted-server.js';
 import { BOUND, errorOf, names, only, start, until, waitFor } from './harness.js';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -364,6 +364,33 @@ describe('reconnect', () => {
     ftp.post('pwd');
     const pwd = await waitFor(seen, 'pwd');
     assert.equal(pwd.args[3], '/');
+    assert.equal(only(seen, 'noop').length, 0);
+  });
+
+  it('keepalive during a long transfer: NOOPs on the control connection, their 200s consumed before and after the 226', BOUND, async (t) => {
+    const payload = randomBytes(3000);
+    const { server, ftp, seen } = await start(t, {
+      handlers: {
+        RETR: async (conn) => {
+          await conn.send('150 Opening BINARY mode data connection (3000 bytes).');
+          const data = await conn.dataSocket();
+          await writePieces(data, payload.subarray(0, 1000));
+          await conn.expect(/^NOOP$/, 2000); // answered during the transfer, before the 226
+          await conn.send('200 NOOP ok.');
+          await writePieces(data, payload.subarray(1000), { pieceSize: 500, delayMs: 60 });
+          await endData(data);
+          await conn.send('226 Transfer complete.'); // later NOOPs are answered after this, in order
+        },
+      },
+    }, { keepalive: 50, transferMode: 'binary' });
+    ftp.post('get', 'slow.bin');
+    ftp.post('pwd');
+    const pwd = await waitFor(seen, 'pwd');
+    assert.equal(pwd.args[3], '/');
+    assert.deepEqual(received(seen), payload);
+    assert.equal(only(seen, 'get_done').length, 1);
+    const noops = server.commands.filter((line) => line === 'NOOP').length;
+    assert.ok(noops >= 2, `${noops} keep-alive NOOPs`);
     assert.equal(only(seen, 'noop').length, 0);
   });
 
