@@ -42,9 +42,10 @@ async function check(ctx: RunContext, job: Job): Promise<Outcome> {
       return found === null ? 'unknown' : found ? 'done' : 'not-done';
     }
     case 'moved': {
-      const source = await exists(ctx, first!, false);
+      // SIZE can prove the source is still there (not renamed), never that it is gone.
+      const source = await exists(ctx, first!, true);
       if (source === true) return 'not-done';
-      const target = await exists(ctx, second!, false);
+      const target = await exists(ctx, second!, true);
       return source === false && target === true ? 'done' : 'unknown';
     }
     default:
