@@ -231,15 +231,15 @@ export class FtpSession extends TypedEventEmitter {
     this.last = { code: greeting.code, message: greeting.message };
     if (!restoring) this.delivery.push('connected', greeting.code, greeting.text);
     if (this.credentials) {
-      await this.authenticate(connection, null);
+      await this.authenticate(connection);
     } else {
       this.machine.moveTo('awaiting_login', 'no credentials');
       this.schedulePump();
     }
   }
 
-  /** Logs in (`job`: the posted `login` that asked for it), or after a reconnect runs the restore plan. */
-  private async authenticate(control: ControlConnection, job: Job | null): Promise<void> {
+  /** Logs in (the first time), or after a reconnect runs the restore plan. */
+  private async authenticate(control: ControlConnection): Promise<void> {
     const restoring = this.loggedIn;
     this.machine.moveTo(restoring ? 'restoring' : 'authenticating', restoring ? 'restore plan' : 'login');
     let reply: Reply | null = null;
@@ -252,7 +252,7 @@ export class FtpSession extends TypedEventEmitter {
         reply = outcome.reply;
       }
     } catch (error) {
-      if (!this.ending) this.establishFailed(asFtpError(error), control, job);
+      if (!this.ending) this.establishFailed(asFtpError(error), control);
       return;
     }
     if (this.ending) return;
@@ -268,7 +268,7 @@ export class FtpSession extends TypedEventEmitter {
    * A connect, login or restore attempt failed. After the first login every failure but a
    * permanent refusal is retried with backoff; before it, only a transient (4xx) reply is.
    */
-  private establishFailed(error: FtpError, control: ControlConnection | null, job: Job | null = null): void {
+  private establishFailed(error: FtpError, control: ControlConnection | null): void {
     const retry = this.options.reconnect && (this.loggedIn ? !isPermanent(error) : isTransientReply(error));
     if (retry || this.loggedIn) control?.destroy(error);
     if (retry && this.retryLater(error)) return;
@@ -278,14 +278,13 @@ export class FtpSession extends TypedEventEmitter {
     }
     // The first connection never worked: POE's events; the caller posts `connect` or `login`.
     this.setPseudoStatus(error);
-    const spec = lookupCommand(control ? 'login' : 'connect')!;
     if (control && !control.closed) {
       this.machine.moveTo('awaiting_login', 'login refused');
       this.schedulePump();
     } else {
       this.machine.moveTo('idle', error.message);
     }
-    this.emitFailure(job?.spec ?? spec, undefined, error);
+    this.emitFailure(control ? COMMANDS.login : COMMANDS.connect, undefined, error);
   }
 
   /** Schedules the next reconnect attempt; false when the retry strategy gives up. */
@@ -392,7 +391,7 @@ export class FtpSession extends TypedEventEmitter {
       const [job] = this.queue.splice(index, 1);
       const [user, password, account] = job!.args;
       this.credentials = { user: user!, password, account };
-      void this.authenticate(this.control, job!);
+      void this.authenticate(this.control);
       return;
     }
     if (this.state !== 'ready') return;
