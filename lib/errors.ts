@@ -51,10 +51,13 @@ export class TimeoutError extends FtpError {
   }
 }
 
-/** The control or data connection closed (or reset) while something was still expected of it. */
+/**
+ * The control or data connection closed (or reset) while something was still expected of it.
+ * `replyCode` is 421 when the server said so before closing, else null.
+ */
 export class ConnectionClosedError extends FtpError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_FTP_CONNECTION_CLOSED', message, null, options);
+  constructor(message: string, options?: { cause?: unknown; replyCode?: number }) {
+    super('ERR_FTP_CONNECTION_CLOSED', message, options?.replyCode ?? null, options);
   }
 }
 

@@ -20,11 +20,12 @@ export function isTransientReply(error: FtpError): boolean {
 
 /**
  * Whether a failed reconnect or restore step is permanent, so trying again cannot help: a 5xx
- * refusal (wrong password now, directory gone), or a working directory the session never knew.
+ * refusal (wrong password now, directory gone), or any restore step that failed without a 4xx
+ * (a PWD that names another directory, a directory the session never knew).
  */
 export function isPermanent(error: FtpError): boolean {
-  if (error.replyCode !== null) return error.replyCode >= 500;
-  return error instanceof RestoreError;
+  if (error instanceof RestoreError) return !isTransientReply(error);
+  return error.replyCode !== null && error.replyCode >= 500;
 }
 
 /** What happened to one command over its attempts; a command that runs again keeps it. */

@@ -424,7 +424,9 @@ export class FtpSession extends TypedEventEmitter {
       ? control.command('NOOP')
       : job.progress.verify ? runVerified(ctx, job, runner) : runner(ctx, job);
     attempt.then(
-      () => this.finish(job, control.closed ? this.lostWith : null),
+      // A runner that returns has emitted the outcome or handed its failure to settle(); a
+      // connection that closes right after it changes nothing for this command.
+      () => this.finish(job, null),
       (error: unknown) => {
         // Runners throw only when the connection is lost, or on a bug: either way, replies on
         // this connection can no longer be trusted to pair with commands, so it is dropped.

@@ -1,5 +1,6 @@
 /** Runs a simple command (one line, one final reply) and a rename (RNFR then RNTO). */
-import { FtpError, ProtocolError } from '../errors.js';
+import { posix } from 'node:path';
+import { ConnectionClosedError, FtpError, ProtocolError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
 import { parsePwdReply } from '../protocol/values.js';
 import { announce, replyError, type Job, type RunContext } from './context.js';
@@ -38,21 +39,32 @@ async function remember(ctx: RunContext, job: Job): Promise<void> {
       settings.opts.set(job.args[0]!.toUpperCase(), job.args);
       return;
     case 'cwd':
-      if (ctx.options.reconnect) settings.cwd = await currentDirectory(ctx);
+      if (ctx.options.reconnect) settings.cwd = await currentDirectory(ctx, job);
       return;
     default:
   }
 }
 
-/** The server's working directory by PWD; undefined when the server will not say. */
-async function currentDirectory(ctx: RunContext): Promise<string | undefined> {
+/**
+ * The working directory after a successful `cd`/`cdup`, by PWD. When the server will not say,
+ * it is worked out from the previous one (Unix paths), else undefined (unknown: a reconnect
+ * then refuses to guess). A connection lost before PWD's answer interrupts the `cd` itself,
+ * which then runs again after the reconnect.
+ */
+async function currentDirectory(ctx: RunContext, job: Job): Promise<string | undefined> {
   const reply = await ctx.control.command('PWD');
-  if (reply.code !== 257) return undefined;
-  try {
-    return parsePwdReply(reply.text);
-  } catch {
-    return undefined;
+  if (ctx.control.closed) throw new ConnectionClosedError(`the connection closed before PWD after ${job.spec.name} was answered: ${reply.code} ${reply.text}`);
+  if (reply.code === 257) {
+    try {
+      return parsePwdReply(reply.text);
+    } catch {
+      // Fall through to working it out.
+    }
   }
+  const previous = ctx.settings.cwd;
+  const target = job.spec.name === 'cdup' ? '..' : job.args[0]!;
+  if (posix.isAbsolute(target)) return posix.normalize(target);
+  return typeof previous === 'string' ? posix.resolve(previous, target) : undefined;
 }
 
 /** RNFR from → 350 → `rename_partial` → RNTO to → 2xx → `rename(code, text, to)`. Never splits the pair across connections. */

@@ -199,7 +199,7 @@ export class ControlConnection {
       else if (this.keepalives > 0 && reply.code === 200) this.consumeKeepalive();
       else this.deliver(reply);
       // 421: the server is closing the connection (RFC 959); nothing more is sent on it.
-      if (reply.code === 421) this.destroy(new ConnectionClosedError(`the server closed the connection: ${reply.code} ${reply.text}`));
+      if (reply.code === 421) this.destroy(new ConnectionClosedError(`the server closed the connection: ${reply.code} ${reply.text}`, { replyCode: 421 }));
     }
   }
 

@@ -79,10 +79,10 @@ async function openPassive(control: ControlConnection, settings: DataSettings, o
     if (reply.code === 229) {
       settings.epsv = true;
       target = { host: control.remoteAddress, port: parseEpsvReply(reply.text) };
-    } else if (isIPv6(control.remoteAddress)) {
-      throw new ReplyError(`EPSV refused on an IPv6 connection: ${reply.text}`, reply.code);
-    } else {
-      settings.epsv = false;
+    } else if (isIPv6(control.remoteAddress) || !unsupported(reply.code)) {
+      throw new ReplyError(`EPSV failed: ${reply.text}`, reply.code);
+    } else if (settings.epsv === null) {
+      settings.epsv = false; // never worked: not asked again this session
     }
   }
   if (!target) {
@@ -93,6 +93,14 @@ async function openPassive(control: ControlConnection, settings: DataSettings, o
   }
   const stream = watch(await connectData(target.host, target.port, options.timeout));
   return { mode: 'passive', socket: () => Promise.resolve(stream), close: () => stream.socket.destroy() };
+}
+
+/**
+ * Whether a refusal of EPSV/EPRT means the server does not do it (5xx: fall back to PASV/PORT),
+ * rather than a transient failure (4xx, such as 421 or 425) that says nothing about support.
+ */
+function unsupported(code: number): boolean {
+  return code >= 500;
 }
 
 function connectData(host: string, port: number, timeout: number): Promise<Socket> {
@@ -142,8 +150,8 @@ async function advertise(control: ControlConnection, settings: DataSettings, add
       settings.eprt = true;
       return;
     }
-    if (isIPv6(address)) throw new ReplyError(`EPRT refused on an IPv6 connection: ${reply.text}`, reply.code);
-    settings.eprt = false;
+    if (isIPv6(address) || !unsupported(reply.code)) throw new ReplyError(`EPRT failed: ${reply.text}`, reply.code);
+    if (settings.eprt === null) settings.eprt = false; // never worked: not asked again this session
   }
   const reply = await control.request(`PORT ${formatPortArgument(address, port)}`);
   if (reply.code < 200 || reply.code >= 300) throw new ReplyError(`PORT refused: ${reply.text}`, reply.code);

@@ -394,6 +394,67 @@ describe('reconnect', () => {
     assert.equal(only(seen, 'noop').length, 0);
   });
 
+  it('a 421 to the PWD that follows a cd: the cd runs again after the reconnect from the previous directory; one outcome', BOUND, async (t) => {
+    let pwd = 0;
+    const cwd = new Map<ScriptedConnection, string>();
+    const { server, ftp, seen } = await start(t, {
+      handlers: {
+        CWD: (conn, cmd) => {
+          cwd.set(conn, cmd.arg.startsWith('/') ? cmd.arg : `${cwd.get(conn) ?? ''}/${cmd.arg}`);
+          return conn.send('250 Directory changed.');
+        },
+        PWD: (conn) => conn.send(++pwd === 2 ? '421 Service not available.' : `257 "${cwd.get(conn) ?? '/'}"`),
+      },
+    });
+    ftp.post('cd', '/a');
+    ftp.post('cd', 'b');
+    ftp.post('noop');
+    await waitFor(seen, 'noop');
+    assert.deepEqual(only(seen, 'cd').map((event) => event.args[2]), ['/a', 'b']);
+    assert.equal(only(seen, 'cd_error').length, 0);
+    assert.deepEqual(on(await server.connection(1)), ['USER user', 'PASS secret', 'CWD /a', 'PWD', 'CWD b', 'PWD', 'NOOP']);
+  });
+
+  it('a listing answered 421 after some lines: exactly one list_error, nothing replayed', BOUND, async (t) => {
+    const { server, ftp, seen } = await start(t, {
+      handlers: {
+        LIST: async (conn) => {
+          await conn.send('150 Here comes the directory listing.');
+          await sendData(await conn.dataSocket(), 'a.txt\r\nb.txt\r\n');
+          await delay(100); // the lines are delivered before the 421 replaces the 226
+          await conn.send('421 Timeout.');
+        },
+      },
+    });
+    ftp.post('list');
+    ftp.post('noop');
+    await waitFor(seen, 'noop');
+    await delay(50);
+    assert.equal(only(seen, 'list_error').length, 1);
+    assert.equal(only(seen, 'list_error')[0]!.args[0], 421);
+    assert.equal(only(seen, 'list_data').length, 2);
+    assert.equal(server.commands.filter((line) => line === 'LIST').length, 1);
+  });
+
+  it('a 421 to EPSV is a lost connection, not a missing feature: EPSV is used again after the reconnect', BOUND, async (t) => {
+    let epsv = 0;
+    const { server, ftp, seen } = await start(t, {
+      files: { 'f.txt': 'hello' },
+      handlers: {
+        EPSV: async (conn) => {
+          if (++epsv === 1) return conn.send('421 Timeout.');
+          const listener = await conn.listenPassive();
+          return conn.send(`229 Entering Extended Passive Mode (|||${listener.port}|)`);
+        },
+      },
+    });
+    ftp.post('get', 'f.txt');
+    await waitFor(seen, 'get_done');
+    assert.equal(received(seen).toString(), 'hello');
+    assert.deepEqual(on(await server.connection(1)), ['USER user', 'PASS secret', 'EPSV', 'RETR f.txt']);
+    assert.ok(!server.commands.includes('PASV'));
+  });
+
   it('reconnect: false keeps POE behaviour: no retry, no reconnect', BOUND, async (t) => {
     const { server, ftp, seen } = await start(t, { handlers: { SIZE: (conn) => conn.reset() } }, { reconnect: false });
     ftp.post('size', 'f');
