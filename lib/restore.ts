@@ -8,11 +8,10 @@
  * mode and what the server refused before (EPSV, EPRT) live in the session's settings and need
  * nothing sent.
  */
-import { FtpError, RestoreError } from './errors.js';
+import { RestoreError } from './errors.js';
 import { formatCommand } from './protocol/command-line.js';
-import { parsePwdReply } from './protocol/values.js';
 import { login, type Credentials } from './run/login.js';
-import type { SessionSettings } from './run/context.js';
+import { askWorkingDirectory, type SessionSettings } from './run/context.js';
 import type { Trace } from './trace.js';
 import type { ControlConnection } from './transport/control.js';
 
@@ -57,14 +56,8 @@ export const RESTORE_PLAN: readonly RestoreStep[] = [
       if (cwd === undefined) throw new RestoreError('cwd', 'restoring the session: the working directory is unknown (PWD failed after the last cd)', null);
       await expect2xx(control, 'cwd', formatCommand('CWD', [cwd]));
       // Some servers accept CWD into a path that then resolves elsewhere (symlinks, chroots): check.
-      const reply = await control.command('PWD');
-      let now: string | null = null;
-      try {
-        if (reply.code === 257) now = parsePwdReply(reply.text);
-      } catch (error) {
-        if (!(error instanceof FtpError)) throw error;
-      }
-      if (now !== cwd) throw new RestoreError('cwd', `restoring the session: PWD after CWD ${cwd} answered ${reply.code} ${reply.text}`, reply.code);
+      const { reply, path } = await askWorkingDirectory(control);
+      if (path !== cwd) throw new RestoreError('cwd', `restoring the session: PWD after CWD ${cwd} answered ${reply.code} ${reply.text}`, reply.code);
     },
   },
 ];

@@ -11,6 +11,7 @@ import type { CommandSpec } from '../commands.js';
 import type { EventDelivery } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Reply } from '../protocol/reply.js';
+import { parsePwdReply } from '../protocol/values.js';
 import type { ControlConnection } from '../transport/control.js';
 import { openData, type DataSettings, type PendingData } from '../transport/data.js';
 import type { Trace } from '../trace.js';
@@ -99,6 +100,18 @@ export function reportable(ctx: RunContext, error: unknown): FtpError {
   return error;
 }
 
+/** Sends PWD: its reply, and the directory it names (null when it is not a readable 257). */
+export async function askWorkingDirectory(control: ControlConnection): Promise<{ reply: Reply; path: string | null }> {
+  const reply = await control.command('PWD');
+  if (reply.code !== 257) return { reply, path: null };
+  try {
+    return { reply, path: parsePwdReply(reply.text) };
+  } catch (error) {
+    if (!(error instanceof FtpError)) throw error;
+    return { reply, path: null };
+  }
+}
+
 /** The ReplyError for a 4xx/5xx (or otherwise unexpected) reply. */
 export function replyError(reply: Reply): ReplyError {
   return new ReplyError(reply.text, reply.code);
@@ -144,14 +157,15 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
   const pending = ctx.control.nextReply(false);
   // With `keepalive`, NOOPs keep the control connection busy while the data moves.
   const every = ctx.options.keepalive;
-  const keepalive = every > 0 ? setInterval(() => ctx.control.keepalive(), every) : null;
+  const keepalive = every > 0 ? setInterval(() => ctx.control.keepalive(), every) : undefined;
+  const stopKeepalive = () => clearInterval(keepalive);
   pending.then((reply) => {
     arrived = true;
     onArrival(reply);
-  }, () => {}).finally(() => clearInterval(keepalive ?? undefined));
+  }, () => {}).finally(stopKeepalive);
   return {
     async finish(dataError) {
-      if (keepalive) clearInterval(keepalive);
+      stopKeepalive();
       const aborting = dataError !== null && !arrived;
       if (aborting) ctx.control.send('ABOR');
       ctx.control.startReplyTimer();

@@ -2,8 +2,7 @@
 import { posix } from 'node:path';
 import { ConnectionClosedError, FtpError, ProtocolError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
-import { parsePwdReply } from '../protocol/values.js';
-import { announce, replyError, type Job, type RunContext } from './context.js';
+import { announce, askWorkingDirectory, replyError, type Job, type RunContext } from './context.js';
 
 /** Sends the command; emits `<name>(code, text, param[, result])` or `<name>_error`. */
 export async function runSimple(ctx: RunContext, job: Job): Promise<void> {
@@ -52,15 +51,9 @@ async function remember(ctx: RunContext, job: Job): Promise<void> {
  * which then runs again after the reconnect.
  */
 async function currentDirectory(ctx: RunContext, job: Job): Promise<string | undefined> {
-  const reply = await ctx.control.command('PWD');
+  const { reply, path } = await askWorkingDirectory(ctx.control);
   if (ctx.control.closed) throw new ConnectionClosedError(`the connection closed before PWD after ${job.spec.name} was answered: ${reply.code} ${reply.text}`);
-  if (reply.code === 257) {
-    try {
-      return parsePwdReply(reply.text);
-    } catch {
-      // Fall through to working it out.
-    }
-  }
+  if (path !== null) return path;
   const previous = ctx.settings.cwd;
   const target = job.spec.name === 'cdup' ? '..' : job.args[0]!;
   if (posix.isAbsolute(target)) return posix.normalize(target);

@@ -18,7 +18,6 @@ type Outcome = 'done' | 'not-done' | 'unknown';
 export async function runVerified(ctx: RunContext, job: Job, rerun: (ctx: RunContext, job: Job) => Promise<void>): Promise<void> {
   const { spec, args, param } = job;
   job.progress.verify = false;
-  job.progress.sent = false;
   const outcome = await check(ctx, job);
   if (outcome === 'not-done') return rerun(ctx, job);
   if (outcome === 'unknown') {
