@@ -78,10 +78,31 @@ export class AuthError extends FtpError {
   }
 }
 
-/** A security requirement could not be met (TLS refused, downgrade, bad certificate). Never falls back to clear text. */
+/**
+ * Why a {@link SecurityError} was raised: one of the session's own reasons, or the code
+ * Node/OpenSSL gave a failed handshake or certificate check (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`,
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, `CERT_HAS_EXPIRED`, `ERR_SSL_WRONG_VERSION_NUMBER`, ...).
+ */
+export type SecurityReason =
+  | 'AUTH_REFUSED'
+  | 'PBSZ_REFUSED'
+  | 'PROT_REFUSED'
+  | 'CCC_REFUSED'
+  | 'PIPELINED_AFTER_AUTH'
+  | 'TLS_HANDSHAKE'
+  | (string & {});
+
+/**
+ * A security requirement could not be met: the server refused AUTH TLS, PBSZ or PROT P, sent
+ * bytes in clear after agreeing to TLS, or the TLS handshake or certificate check failed.
+ * The session never falls back to clear text; `reason` says what went wrong.
+ */
 export class SecurityError extends FtpError {
-  constructor(message: string, replyCode: number | null = null, options?: { cause?: unknown }) {
+  /** Stable reason code (see {@link SecurityReason}). */
+  readonly reason: SecurityReason;
+  constructor(reason: SecurityReason, message: string, replyCode: number | null = null, options?: { cause?: unknown }) {
     super('ERR_FTP_SECURITY', message, replyCode, options);
+    this.reason = reason;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Session options: the public shape, the defaults, and the one function that checks them.
  */
+import type { ConnectionOptions } from 'node:tls';
 import { InvalidArgumentError, type FtpError } from './errors.js';
 import { assertSafeArgument } from './protocol/command-line.js';
 import { DEFAULT_REPLY_LIMITS } from './protocol/reply.js';
@@ -16,6 +17,14 @@ export type TransferMode = 'manual' | 'ascii' | 'binary';
  * to give up (the session then emits `reconnect_error` and fails the queued commands).
  */
 export type RetryStrategy = (attempt: number, error: FtpError) => number | null;
+/** FTPS: `'explicit'` sends AUTH TLS on the normal port; `'implicit'` speaks TLS from the first byte (usually port 990). */
+export type TlsMode = false | 'explicit' | 'implicit';
+/**
+ * Options passed to Node's `tls.connect` for the control and every data connection (`ca`,
+ * `cert`, `key`, `servername`, `minVersion`, `rejectUnauthorized`, ...). The session sets the
+ * socket, the host name the certificate is checked against and the session to resume itself.
+ */
+export type TlsOptions = Omit<ConnectionOptions, 'socket' | 'host' | 'port' | 'path' | 'session'>;
 /** An `events` entry: an event name to deliver, `'all'`, or `{ eventName: 'aliasName' }` to deliver it renamed. */
 export type EventSubscription = string | Readonly<Record<string, string>>;
 
@@ -23,7 +32,7 @@ export type EventSubscription = string | Readonly<Record<string, string>>;
 export interface FtpSessionOptions {
   /** Server host name or address. */
   host: string;
-  /** Control port. Default 21. */
+  /** Control port. Default 21 (990 with `tls: 'implicit'`). */
   port?: number;
   /** User name. With `password` too, login runs by itself after the greeting; otherwise post `login`. */
   user?: string;
@@ -75,6 +84,16 @@ export interface FtpSessionOptions {
   lazyReconnect?: boolean;
   /** Send NOOP after this many ms without a command, and every this many ms during a transfer, so idle timeouts and NAT tables do not drop the session (their replies are consumed, never shifted). 0 (default) turns it off. */
   keepalive?: number;
+  /**
+   * FTPS (RFC 4217). Default false. With TLS on, nothing is ever sent in clear: a refused AUTH
+   * TLS, PBSZ or PROT P stops the session with a `SecurityError` (see `docs/ftps.md`).
+   * POE's `TLS => 1` is `tls: 'explicit'`.
+   */
+  tls?: TlsMode;
+  /** Protect data connections too (PBSZ 0, PROT P; each one TLS, resuming the control connection's session). Default true whenever `tls` is on. POE's `TLSData => 1`. */
+  tlsData?: boolean;
+  /** Passed to `tls.connect` (see {@link TlsOptions}). Certificates are verified against `host` unless `rejectUnauthorized: false`. */
+  tlsOptions?: TlsOptions;
 }
 
 /** Options after defaults were applied and values checked. */
@@ -101,13 +120,16 @@ export interface ResolvedOptions {
   readonly maxCommandRetries: number;
   readonly lazyReconnect: boolean;
   readonly keepalive: number;
+  readonly tls: TlsMode;
+  readonly tlsData: boolean;
+  readonly tlsOptions: TlsOptions;
 }
 
 const KNOWN_KEYS = new Set<string>([
   'host', 'port', 'user', 'password', 'account', 'connectionMode', 'transferMode', 'localAddress',
   'localPort', 'timeout', 'blockSize', 'events', 'debug', 'trustPasvAddress', 'maxUploadBuffer',
   'maxReplyBytes', 'maxLineBytes', 'reconnect', 'retryStrategy', 'maxReconnectAttempts', 'reconnectDelay',
-  'maxReconnectDelay', 'maxCommandRetries', 'lazyReconnect', 'keepalive',
+  'maxReconnectDelay', 'maxCommandRetries', 'lazyReconnect', 'keepalive', 'tls', 'tlsData', 'tlsOptions',
 ]);
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min = 1): number {
@@ -141,7 +163,7 @@ export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
   if (options.account !== undefined) assertSafeArgument(options.account, 'account', true);
   return {
     host: options.host,
-    port: positiveInteger(options.port, 21, 'port'),
+    port: positiveInteger(options.port, options.tls === 'implicit' ? 990 : 21, 'port'),
     user: options.user,
     password: options.password,
     account: options.account,
@@ -162,7 +184,16 @@ export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
     maxCommandRetries: positiveInteger(options.maxCommandRetries, 2, 'maxCommandRetries', 0),
     lazyReconnect: options.lazyReconnect ?? true,
     keepalive: positiveInteger(options.keepalive, 0, 'keepalive', 0),
+    ...resolveTls(options),
   };
+}
+
+function resolveTls(options: FtpSessionOptions): Pick<ResolvedOptions, 'tls' | 'tlsData' | 'tlsOptions'> {
+  const tls = options.tls === undefined || options.tls === false ? false : oneOf(options.tls, ['explicit', 'implicit'], 'explicit', 'tls');
+  const tlsOptions = options.tlsOptions ?? {};
+  if (typeof tlsOptions !== 'object' || tlsOptions === null) throw new InvalidArgumentError("option 'tlsOptions' must be an object");
+  if (!tls && options.tlsData === true) throw new InvalidArgumentError("option 'tlsData' needs option 'tls' ('explicit' or 'implicit')");
+  return { tls, tlsData: tls !== false && options.tlsData !== false, tlsOptions };
 }
 
 function resolveRetryStrategy(options: FtpSessionOptions): RetryStrategy {

@@ -4,7 +4,7 @@
  * the session applies them (`docs/reconnect.md` is the readable form).
  */
 import type { CommandSpec } from './commands.js';
-import { DataConnectionError, FtpError, OutcomeUnknownError, PartialTransferError, ReplyError, RestoreError, TimeoutError } from './errors.js';
+import { DataConnectionError, FtpError, OutcomeUnknownError, PartialTransferError, ReplyError, RestoreError, SecurityError, TimeoutError } from './errors.js';
 
 /**
  * Replies after which a command may run again: RFC 959's 4yz says the action did not take place
@@ -20,11 +20,12 @@ export function isTransientReply(error: FtpError): boolean {
 
 /**
  * Whether a failed reconnect or restore step is permanent, so trying again cannot help: a 5xx
- * refusal (wrong password now, directory gone), or any restore step that failed without a 4xx
- * (a PWD that names another directory, a directory the session never knew).
+ * refusal (wrong password now, directory gone), any restore step that failed without a 4xx
+ * (a PWD that names another directory, a directory the session never knew), or a TLS failure
+ * (certificate refused, AUTH TLS or PROT P refused with a 5xx).
  */
 export function isPermanent(error: FtpError): boolean {
-  if (error instanceof RestoreError) return !isTransientReply(error);
+  if (error instanceof RestoreError || error instanceof SecurityError) return !isTransientReply(error);
   return error.replyCode !== null && error.replyCode >= 500;
 }
 

@@ -7,7 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { checkArguments, COMMANDS, lookupCommand, type CommandArgs, type CommandName, type CommandSpec } from './commands.js';
 import {
-  ConnectionClosedError, FtpError, InvalidStateError, RestoreError, SessionClosedError, TimeoutError, UnknownCommandError,
+  ConnectionClosedError, FtpError, InvalidStateError, RestoreError, SecurityError, SessionClosedError, TimeoutError, UnknownCommandError,
 } from './errors.js';
 import { EventDelivery, type FtpEvents } from './events.js';
 import { resolveOptions, type FtpSessionOptions, type ResolvedOptions } from './options.js';
@@ -20,6 +20,7 @@ import { ControlConnection } from './transport/control.js';
 import type { Job, RunContext, SessionSettings, UploadFeed } from './run/context.js';
 import { runDownload } from './run/download.js';
 import { login, type Credentials } from './run/login.js';
+import { protectData, secureControl } from './run/secure.js';
 import { runRename, runSimple } from './run/simple.js';
 import { createFeed, feedUpload, runUpload } from './run/upload.js';
 import { runVerified } from './run/verify.js';
@@ -214,10 +215,12 @@ export class FtpSession extends TypedEventEmitter {
     const restoring = this.loggedIn;
     this.machine.moveTo(restoring ? 'reconnecting' : 'connecting', restoring ? `attempt ${this.attempts}` : 'connect');
     this.connects++;
-    const { host, port, timeout, maxLineBytes, maxReplyBytes } = this.options;
+    const { host, port, timeout, maxLineBytes, maxReplyBytes, tls, tlsOptions } = this.options;
+    const implicitTls = tls === 'implicit' ? { host, options: tlsOptions } : undefined;
     let opened: Awaited<ReturnType<typeof ControlConnection.open>>;
     try {
-      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes } });
+      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes }, implicitTls });
+      await secureControl(opened.connection, this.options);
     } catch (error) {
       if (!this.ending) this.establishFailed(asFtpError(error), null);
       return;
@@ -245,10 +248,11 @@ export class FtpSession extends TypedEventEmitter {
     let reply: Reply | null = null;
     try {
       if (restoring) {
-        await restore(control, this.settings, this.credentials!, this.trace);
+        await restore({ control, settings: this.settings, credentials: this.credentials!, options: this.options }, this.trace);
       } else {
         const outcome = await login(control, this.credentials!);
         if (!outcome.ok) throw outcome.error;
+        await protectData(control, this.options);
         reply = outcome.reply;
       }
     } catch (error) {
@@ -316,7 +320,9 @@ export class FtpSession extends TypedEventEmitter {
     this.setPseudoStatus(error);
     this.machine.moveTo('idle', `reconnect gave up: ${error.message}`);
     this.delivery.push('reconnect_error', error.replyCode, error.message, error);
-    const failure = error instanceof RestoreError ? error : new ConnectionClosedError(`reconnecting failed: ${error.message}`, { cause: error });
+    const failure = error instanceof RestoreError || error instanceof SecurityError
+      ? error
+      : new ConnectionClosedError(`reconnecting failed: ${error.message}`, { cause: error });
     for (const job of this.queue.splice(0)) this.report(job, failure);
   }
 

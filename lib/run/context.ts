@@ -184,7 +184,7 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
 export async function prepareTransfer(ctx: RunContext, job: Job, isFile: boolean): Promise<PendingData | null> {
   if (isFile && !(await ensureTransferType(ctx, job))) return null;
   try {
-    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options));
+    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options, ctx.trace));
   } catch (error) {
     ctx.fail(job, reportable(ctx, error));
     return null;

@@ -1,12 +1,14 @@
 /**
- * The control connection: one TCP socket, the reply parser, the reply timer and the trace.
- * It pairs replies with the commands sent on it (FIFO, 1xx replies never complete a command)
- * and knows nothing of sessions, queues or events.
+ * The control connection: one TCP socket (TLS over it for FTPS), the reply parser, the reply
+ * timer and the trace. It pairs replies with the commands sent on it (FIFO, 1xx replies never
+ * complete a command) and knows nothing of sessions, queues or events.
  */
 import { Socket } from 'node:net';
-import { ConnectError, ConnectionClosedError, FtpError, ProtocolError, ReplyError, TimeoutError } from '../errors.js';
+import type { TLSSocket } from 'node:tls';
+import { ConnectError, ConnectionClosedError, FtpError, ProtocolError, ReplyError, SecurityError, TimeoutError } from '../errors.js';
 import { ReplyParser, type Reply, type ReplyLimits } from '../protocol/reply.js';
 import type { Trace } from '../trace.js';
+import { startTls, whenSecure, type TlsSetup } from './tls.js';
 
 /** What {@link ControlConnection.open} needs. */
 export interface ControlOptions {
@@ -16,6 +18,8 @@ export interface ControlOptions {
   readonly timeout: number;
   readonly limits: ReplyLimits;
   readonly trace: Trace;
+  /** Implicit FTPS: TLS from the first byte, made with this. */
+  readonly implicitTls: TlsSetup | undefined;
 }
 
 interface Waiter {
@@ -41,13 +45,39 @@ export class ControlConnection {
   /** Keep-alive NOOPs sent during a transfer whose `200` is still to come: consumed here, never delivered. */
   private keepalives = 0;
   private closedWith: FtpError | null = null;
+  /** Where commands are written and replies read: `tcp` itself, or TLS over it. */
+  private channel: Socket;
+  /** The newest TLS session of the control connection (TLS 1.3 tickets arrive after the handshake). */
+  private session: Buffer | undefined;
+  /** AUTH TLS was sent: its 234 must be the last byte read in clear. */
+  private upgrading = false;
+  private readonly onChunk = (chunk: Buffer) => this.onData(chunk);
+  private readonly onError = (error: Error) => this.fail(new ConnectionClosedError(`control connection error: ${error.message}`, { cause: error }));
+  private readonly onEnd = () => this.fail(new ConnectionClosedError('control connection closed by the server'));
 
-  private constructor(private readonly socket: Socket, private readonly options: ControlOptions) {
+  private constructor(private readonly tcp: Socket, channel: Socket, private readonly options: ControlOptions) {
     this.parser = new ReplyParser(options.limits);
     this.parser.onLine = (line) => options.trace.received(line);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => this.fail(new ConnectionClosedError(`control connection error: ${error.message}`, { cause: error })));
-    socket.on('close', () => this.fail(new ConnectionClosedError('control connection closed by the server')));
+    this.channel = channel;
+    tcp.on('error', this.onError);
+    tcp.on('close', this.onEnd);
+    if (channel === tcp) {
+      tcp.on('data', this.onChunk);
+    } else {
+      this.keepSessions(channel as TLSSocket);
+      this.readSecure(channel as TLSSocket);
+    }
+  }
+
+  /** Reads replies from TLS (the TCP socket's own listeners stay: a reset is seen either way). */
+  private readSecure(channel: TLSSocket): void {
+    channel.on('data', this.onChunk);
+    channel.on('error', this.onError);
+    channel.on('close', this.onEnd);
+  }
+
+  private keepSessions(channel: TLSSocket): void {
+    channel.on('session', (session: Buffer) => { this.session = session; });
   }
 
   /**
@@ -71,44 +101,81 @@ export class ControlConnection {
         reject(new ConnectError(`cannot connect to ${options.host}:${options.port}: ${error.message}`, error.code ?? null, { cause: error }));
       });
       socket.connect({ host: options.host, port: options.port }, () => {
-        const conn = new ControlConnection(socket, options);
+        const secure = options.implicitTls ? startTls(options.implicitTls, socket) : null;
+        const conn = new ControlConnection(socket, secure ?? socket, options);
         connection = conn;
-        conn.owed = 1; // the greeting
-        const waitGreeting = (): void => {
-          conn.nextReply(false).then((reply) => {
-            if (reply.code === 120) {
-              conn.owed = 1;
-              waitGreeting();
-              return;
-            }
-            clearTimeout(timer);
-            if (reply.code >= 200 && reply.code < 300) {
-              resolve({ connection: conn, greeting: reply });
-            } else {
-              const error = reply.code >= 400
-                ? new ReplyError(reply.text, reply.code)
-                : new ProtocolError(`unexpected greeting ${reply.code} ${reply.text}`);
-              conn.destroy(error);
-              reject(error);
-            }
-          }, (error: FtpError) => {
-            clearTimeout(timer);
-            reject(error);
-          });
-        };
-        waitGreeting();
+        const handshake = secure ? whenSecure(secure, options.timeout, 'control connection') : Promise.resolve();
+        handshake.then(() => {
+          if (secure) options.trace.note(`TLS ${secure.getProtocol() ?? ''} (implicit)`);
+          return conn.greeting();
+        }).then((greeting) => {
+          clearTimeout(timer);
+          resolve({ connection: conn, greeting });
+        }, (error: FtpError) => {
+          clearTimeout(timer);
+          conn.destroy(error);
+          reject(error);
+        });
       });
     });
   }
 
+  /** Waits for the greeting (past any 120); a 4xx/5xx greeting is a ReplyError, any other a ProtocolError. */
+  private async greeting(): Promise<Reply> {
+    for (;;) {
+      this.owed = 1;
+      const reply = await this.nextReply(false);
+      if (reply.code === 120) continue;
+      if (reply.code >= 200 && reply.code < 300) return reply;
+      throw reply.code >= 400 ? new ReplyError(reply.text, reply.code) : new ProtocolError(`unexpected greeting ${reply.code} ${reply.text}`);
+    }
+  }
+
+  /**
+   * Explicit FTPS: sends AUTH TLS and, on 234, runs the TLS handshake on this connection.
+   * Resolves with null once secure, or with AUTH's reply when the server refused (nothing
+   * else was sent). Rejects with a SecurityError, the connection dropped, when the handshake
+   * fails or when the server sent anything after its 234 (such bytes would be read as replies
+   * though they never passed through TLS: CVE-2021-22947).
+   */
+  async upgrade(setup: TlsSetup): Promise<Reply | null> {
+    this.upgrading = true;
+    const reply = await this.command('AUTH TLS');
+    this.upgrading = false;
+    if (reply.code !== 234) return reply;
+    // onData stopped reading in clear the moment the 234 came.
+    const secure = startTls(setup, this.tcp);
+    this.keepSessions(secure); // TLS 1.2 hands its session over during the handshake
+    try {
+      await whenSecure(secure, this.options.timeout, 'control connection');
+    } catch (error) {
+      this.destroy(error as FtpError);
+      throw error;
+    }
+    this.options.trace.note(`TLS ${secure.getProtocol() ?? ''} (AUTH TLS)`);
+    this.channel = secure;
+    this.readSecure(secure);
+    return null;
+  }
+
+  /** Whether the control connection runs over TLS. */
+  get secure(): boolean {
+    return this.channel !== this.tcp;
+  }
+
+  /** The TLS session a data connection resumes (servers such as vsftpd and ProFTPD require it). */
+  get tlsSession(): Buffer | undefined {
+    return this.session;
+  }
+
   /** Local address of the socket (what active mode advertises by default). */
   get localAddress(): string {
-    return this.socket.localAddress ?? '127.0.0.1';
+    return this.tcp.localAddress ?? '127.0.0.1';
   }
 
   /** Address of the server end (where passive data connections go by default). */
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? this.options.host;
+    return this.tcp.remoteAddress ?? this.options.host;
   }
 
   /** Whether the connection is gone. */
@@ -121,7 +188,7 @@ export class ControlConnection {
     if (this.closedWith) return;
     this.options.trace.sent(line);
     this.owed++;
-    this.socket.write(`${line}\r\n`);
+    this.channel.write(`${line}\r\n`);
   }
 
   /**
@@ -181,7 +248,8 @@ export class ControlConnection {
   /** Ends the connection at once (no QUIT): the waiter, if any, is rejected with `error`. */
   destroy(error: FtpError = new ConnectionClosedError('control connection closed')): void {
     this.fail(error);
-    this.socket.destroy();
+    this.channel.destroy();
+    this.tcp.destroy();
   }
 
   private onData(chunk: Buffer): void {
@@ -192,6 +260,10 @@ export class ControlConnection {
       this.destroy(error instanceof FtpError ? error : new ProtocolError(String(error)));
       return;
     }
+    if (this.upgrading && replies.some((reply) => reply.code === 234)) {
+      this.stopReadingClear(replies);
+      if (this.closedWith) return;
+    }
     for (const reply of replies) {
       if (this.closedWith) return;
       this.onReply(reply);
@@ -201,6 +273,20 @@ export class ControlConnection {
       // 421: the server is closing the connection (RFC 959); nothing more is sent on it.
       if (reply.code === 421) this.destroy(new ConnectionClosedError(`the server closed the connection: ${reply.code} ${reply.text}`, { replyCode: 421 }));
     }
+  }
+
+  /**
+   * The server agreed to TLS: nothing more may be read in clear. The 234 must be the last
+   * byte received; anything after it is refused, not parsed.
+   */
+  private stopReadingClear(replies: readonly Reply[]): void {
+    const extra = replies.length - 1 - replies.findIndex((reply) => reply.code === 234);
+    if (extra > 0 || this.parser.pendingBytes > 0) {
+      this.destroy(new SecurityError('PIPELINED_AFTER_AUTH', 'the server sent data after 234 and before the TLS handshake: refused (it would not be protected by TLS)'));
+      return;
+    }
+    this.tcp.pause(); // stops reading from the kernel: the next bytes are TLS's
+    this.tcp.off('data', this.onChunk);
   }
 
   private consumeKeepalive(): void {
@@ -229,7 +315,8 @@ export class ControlConnection {
     if (this.closedWith) return;
     this.closedWith = error;
     this.clearTimer();
-    this.socket.destroy();
+    this.channel.destroy();
+    this.tcp.destroy();
     const waiter = this.waiter;
     this.waiter = null;
     waiter?.reject(error);

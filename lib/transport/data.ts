@@ -2,11 +2,16 @@
  * Data connections: negotiation (EPSV then PASV, or EPRT then PORT, remembering what the server
  * refused) and the socket that results. Passive connections go to the control peer's address
  * unless the caller trusts PASV addresses; active listeners accept only the control peer.
+ * With PROT P every data connection, passive or active, is TLS (the client side), resuming
+ * the control connection's TLS session, its certificate checked against the control host.
  */
 import { createServer, Socket, type Server } from 'node:net';
 import { DataConnectionError, ReplyError, TimeoutError } from '../errors.js';
+import type { TlsOptions } from '../options.js';
 import { formatEprtArgument, formatPortArgument, parseEpsvReply, parsePasvReply } from '../protocol/passive.js';
+import type { Trace } from '../trace.js';
 import type { ControlConnection } from './control.js';
+import { startTls, whenSecure } from './tls.js';
 
 /** What the session remembers about data connection negotiation. */
 export interface DataSettings {
@@ -22,6 +27,11 @@ export interface DataOptions {
   readonly trustPasvAddress: boolean;
   readonly localAddress: string | undefined;
   readonly localPort: number;
+  /** The control host: what data connections' certificates are checked against. */
+  readonly host: string;
+  /** PROT P: data connections are TLS. */
+  readonly tlsData: boolean;
+  readonly tlsOptions: TlsOptions;
 }
 
 /**
@@ -41,6 +51,27 @@ function watch(socket: Socket): DataStream {
   socket.once('end', () => { stream.ended = true; });
   socket.on('error', (error) => { stream.error ??= error; });
   return stream;
+}
+
+/**
+ * Makes a connected data socket ready for a runner: as it is, or TLS over it (PROT P).
+ * `outer` is the socket to destroy to end the connection.
+ */
+type Ready = (raw: Socket) => { outer: Socket; stream: Promise<DataStream> };
+
+function readiness(control: ControlConnection, options: DataOptions, trace: Trace): Ready {
+  if (!options.tlsData) return (raw) => ({ outer: raw, stream: Promise.resolve(watch(raw)) });
+  return (raw) => {
+    // The handshake starts now: a server may wait for it before it even answers the command.
+    const secure = startTls({ host: options.host, options: options.tlsOptions }, raw, control.tlsSession);
+    const stream = watch(secure);
+    const ready = whenSecure(secure, options.timeout, 'data connection').then(() => {
+      trace.note(`data connection: TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'resumed' : 'NOT resumed'}`);
+      return stream;
+    });
+    ready.catch(() => {}); // seen by whoever waits for it; unwaited (command refused), it is dropped
+    return { outer: secure, stream: ready };
+  };
 }
 
 /** A data connection being set up. */
@@ -66,13 +97,14 @@ export function normalizeAddress(address: string | undefined): string {
 const isIPv6 = (address: string) => normalizeAddress(address).includes(':');
 
 /** Negotiates a data connection on `control` according to `settings`. */
-export function openData(control: ControlConnection, settings: DataSettings, options: DataOptions): Promise<PendingData> {
+export function openData(control: ControlConnection, settings: DataSettings, options: DataOptions, trace: Trace): Promise<PendingData> {
+  const ready = readiness(control, options, trace);
   return settings.connectionMode === 'passive'
-    ? openPassive(control, settings, options)
-    : openActive(control, settings, options);
+    ? openPassive(control, settings, options, ready)
+    : openActive(control, settings, options, ready);
 }
 
-async function openPassive(control: ControlConnection, settings: DataSettings, options: DataOptions): Promise<PendingData> {
+async function openPassive(control: ControlConnection, settings: DataSettings, options: DataOptions, ready: Ready): Promise<PendingData> {
   let target: { host: string; port: number } | null = null;
   if (settings.epsv !== false) {
     const reply = await control.request('EPSV');
@@ -91,8 +123,8 @@ async function openPassive(control: ControlConnection, settings: DataSettings, o
     const parsed = parsePasvReply(reply.text);
     target = { host: options.trustPasvAddress && parsed.host !== '0.0.0.0' ? parsed.host : control.remoteAddress, port: parsed.port };
   }
-  const stream = watch(await connectData(target.host, target.port, options.timeout));
-  return { mode: 'passive', socket: () => Promise.resolve(stream), close: () => stream.socket.destroy() };
+  const { outer, stream } = ready(await connectData(target.host, target.port, options.timeout));
+  return { mode: 'passive', socket: () => stream, close: () => outer.destroy() };
 }
 
 /**
@@ -122,14 +154,14 @@ function connectData(host: string, port: number, timeout: number): Promise<Socke
   });
 }
 
-async function openActive(control: ControlConnection, settings: DataSettings, options: DataOptions): Promise<PendingData> {
+async function openActive(control: ControlConnection, settings: DataSettings, options: DataOptions, ready: Ready): Promise<PendingData> {
   const address = options.localAddress && options.localAddress !== '0.0.0.0' && options.localAddress !== '::'
     ? options.localAddress
     : normalizeAddress(control.localAddress);
   const listener = await listen(address, options.localPort);
   const port = (listener.address() as { port: number }).port;
   const peer = normalizeAddress(control.remoteAddress);
-  const accepted = acceptFrom(listener, peer);
+  const accepted = acceptFrom(listener, peer, ready);
   try {
     await advertise(control, settings, address, port);
   } catch (error) {
@@ -169,22 +201,23 @@ function listen(address: string, port: number): Promise<Server> {
  * Accepts the first connection whose remote address is `peer` (RFC 2577: a stranger's
  * connection is dropped, and waiting goes on). The listener closes once one is accepted.
  */
-function acceptFrom(server: Server, peer: string): { wait(timeout: number): Promise<DataStream>; cancel(): void } {
-  let stream: DataStream | null = null;
-  let notify: ((s: DataStream) => void) | null = null;
+function acceptFrom(server: Server, peer: string, ready: Ready): { wait(timeout: number): Promise<DataStream>; cancel(): void } {
+  let outer: Socket | null = null;
+  let stream: Promise<DataStream> | null = null;
+  let notify: ((s: Promise<DataStream>) => void) | null = null;
   let abandon: ((error: Error) => void) | null = null;
   server.on('connection', (incoming: Socket) => {
-    if (stream || normalizeAddress(incoming.remoteAddress) !== peer) {
+    if (outer || normalizeAddress(incoming.remoteAddress) !== peer) {
       incoming.destroy();
       return;
     }
-    stream = watch(incoming);
+    ({ outer, stream } = ready(incoming));
     server.close();
     notify?.(stream);
   });
   return {
     wait(timeout) {
-      if (stream) return Promise.resolve(stream);
+      if (stream) return stream;
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           server.close();
@@ -202,7 +235,7 @@ function acceptFrom(server: Server, peer: string): { wait(timeout: number): Prom
     },
     cancel() {
       server.close();
-      stream?.socket.destroy();
+      outer?.destroy();
       abandon?.(new DataConnectionError('the data connection was abandoned before the server connected'));
     },
   };

@@ -1,0 +1,31 @@
+/**
+ * The FTPS steps of a session (RFC 4217): securing the control connection before anything
+ * else is sent, and protecting data connections after login. They fail closed: a refusal is a
+ * {@link SecurityError} and the connection is dropped, so USER, PASS and file data never
+ * travel in clear when the caller asked for TLS.
+ */
+import { SecurityError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import type { ControlConnection } from '../transport/control.js';
+
+/** Explicit FTPS: AUTH TLS and the handshake, right after the greeting (implicit FTPS is TLS from the first byte). */
+export async function secureControl(control: ControlConnection, options: ResolvedOptions): Promise<void> {
+  if (options.tls !== 'explicit') return;
+  const refused = await control.upgrade({ host: options.host, options: options.tlsOptions });
+  if (!refused) return;
+  const error = new SecurityError('AUTH_REFUSED', `the server refused AUTH TLS: ${refused.code} ${refused.text} (the session asks for TLS, so nothing is sent in clear)`, refused.code);
+  control.destroy(error);
+  throw error;
+}
+
+/** After login, with `tlsData`: PBSZ 0 then PROT P, so every data connection is TLS too. */
+export async function protectData(control: ControlConnection, options: ResolvedOptions): Promise<void> {
+  if (!options.tlsData) return;
+  for (const [verb, reason] of [['PBSZ 0', 'PBSZ_REFUSED'], ['PROT P', 'PROT_REFUSED']] as const) {
+    const reply = await control.command(verb);
+    if (reply.code >= 200 && reply.code < 300) continue;
+    const error = new SecurityError(reason, `the server refused ${verb}: ${reply.code} ${reply.text} (data connections would not be protected)`, reply.code);
+    control.destroy(error);
+    throw error;
+  }
+}
