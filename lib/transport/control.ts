@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { ConnectError, ConnectionClosedError, FtpError, ProtocolError, ReplyError, SecurityError, TimeoutError } from '../errors.js';
 import { ReplyParser, type Reply, type ReplyLimits } from '../protocol/reply.js';
 import type { Trace } from '../trace.js';
-import { startTls, whenSecure, type TlsSetup } from './tls.js';
+import { startTls, tlsFailure, whenSecure, type TlsSetup } from './tls.js';
 
 /** What {@link ControlConnection.open} needs. */
 export interface ControlOptions {
@@ -52,7 +52,9 @@ export class ControlConnection {
   /** AUTH TLS was sent: its 234 must be the last byte read in clear. */
   private upgrading = false;
   private readonly onChunk = (chunk: Buffer) => this.onData(chunk);
-  private readonly onError = (error: Error) => this.fail(new ConnectionClosedError(`control connection error: ${error.message}`, { cause: error }));
+  private readonly onError = (error: Error) => this.fail(this.secure
+    ? tlsFailure(error, 'TLS failed on the control connection')
+    : new ConnectionClosedError(`control connection error: ${error.message}`, { cause: error }));
   private readonly onEnd = () => this.fail(new ConnectionClosedError('control connection closed by the server'));
 
   private constructor(private readonly tcp: Socket, channel: Socket, private readonly options: ControlOptions) {

@@ -52,7 +52,7 @@ export function whenSecure(socket: TLSSocket, timeout: number, what: string): Pr
       }
     };
     const onSecure = () => settle(null);
-    const onError = (error: NodeJS.ErrnoException) => settle(handshakeFailure(error, what));
+    const onError = (error: NodeJS.ErrnoException) => settle(tlsFailure(error, `TLS handshake of the ${what} failed`));
     const onClose = () => settle(new ConnectionClosedError(`the ${what} closed during the TLS handshake`));
     const timer = setTimeout(() => settle(new TimeoutError(`Timeout (${timeout / 1000} seconds) in the TLS handshake of the ${what}`)), timeout);
     socket.once('secureConnect', onSecure);
@@ -62,15 +62,14 @@ export function whenSecure(socket: TLSSocket, timeout: number, what: string): Pr
 }
 
 /**
- * The error for a failed handshake. An error from the network (reset, broken pipe) is a lost
- * connection; anything TLS decided (certificate not trusted, wrong host name, expired, no
- * common protocol version, a peer that does not speak TLS) is a SecurityError whose `reason`
- * is Node's or OpenSSL's code for it.
+ * The error for a failed TLS socket (`context` says which, and when). An error from the
+ * network (reset, broken pipe) is a lost connection; anything TLS decided (certificate not
+ * trusted, wrong host name, expired, no common protocol version, the server's alert such as
+ * "certificate required", a peer that does not speak TLS) is a SecurityError whose `reason` is
+ * Node's or OpenSSL's code for it.
  */
-export function handshakeFailure(error: NodeJS.ErrnoException, what: string): FtpError {
-  if (error.syscall !== undefined) {
-    return new ConnectionClosedError(`the ${what} failed during the TLS handshake: ${error.message}`, { cause: error });
-  }
+export function tlsFailure(error: NodeJS.ErrnoException, context: string): FtpError {
+  if (error.syscall !== undefined) return new ConnectionClosedError(`${context}: ${error.message}`, { cause: error });
   const reason = error.code ?? 'TLS_HANDSHAKE';
   const hint = CERTIFICATE_HINT.test(reason)
     ? ' (give the CA that signed the server certificate in tlsOptions.ca, or set tlsOptions.rejectUnauthorized to false to skip the check: insecure)'
@@ -79,7 +78,7 @@ export function handshakeFailure(error: NodeJS.ErrnoException, what: string): Ft
       : /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL/.test(reason)
         ? ' (the server does not speak TLS here: is this the right port and FTPS mode?)'
         : '';
-  return new SecurityError(reason, `TLS handshake of the ${what} failed: ${reason}: ${error.message}${hint}`, null, { cause: error });
+  return new SecurityError(reason, `${context}: ${reason}: ${error.message}${hint}`, null, { cause: error });
 }
 
 /** OpenSSL's codes for a certificate chain that cannot be trusted. */

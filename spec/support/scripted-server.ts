@@ -25,7 +25,8 @@
  * The toolbox: `conn.send(...lines)` (one write), `conn.sendRaw(bytes, { pieceSize | cuts, delayMs })`,
  * `conn.nextCommand()` / `conn.expect(/^PASS/)` (a handler may consume the commands after its own),
  * `conn.listenPassive({ host, port })` (extra or decoy listeners), `conn.connectBack({ localAddress })`
- * (active mode, e.g. from 127.0.0.2 as a stranger), `conn.end()` (FIN), `conn.reset()` (RST), a
+ * (active mode, e.g. from 127.0.0.2 as a stranger), `conn.startTls({ key, cert })` (after a 234, the
+ * server side of the handshake), `conn.end()` (FIN), `conn.reset()` (RST), a
  * greeting script (`greeting: async (conn) => ...`, `conn.index` tells reconnects apart), and the data
  * helpers `writePieces`, `sendData`, `endData`, `readData`, `waitClosed`.
  *
@@ -33,6 +34,7 @@
  * which ends when the connection or the server closes.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { TLSSocket, type TlsOptions } from 'node:tls';
 
 /** A command line as received. */
 export interface Command {
@@ -263,12 +265,16 @@ export class ScriptedConnection {
 
   private readonly inbox = new Inbox<Command>();
   private pending: Buffer = Buffer.alloc(0);
+  private readonly onChunk = (chunk: Buffer) => this.onData(chunk);
+  /** The control socket: TCP, or TLS over it after {@link startTls}. */
+  socket: Socket;
 
-  constructor(readonly owner: ScriptedServer, readonly socket: Socket, readonly index: number) {
+  constructor(readonly owner: ScriptedServer, socket: Socket, readonly index: number) {
+    this.socket = socket;
     this.eol = owner.eol;
     socket.setNoDelay(true);
     socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', this.onChunk);
     this.closed = new Promise((resolve) => socket.once('close', () => {
       this.inbox.close(new Error(`control connection ${index} closed`));
       resolve();
@@ -323,6 +329,30 @@ export class ScriptedConnection {
     if (this.active) return this.connectBack({ timeoutMs });
     if (this.passive) return this.passive.accept(timeoutMs);
     return Promise.reject(new Error('scripted server: no data connection negotiated'));
+  }
+
+  /**
+   * The server side of a TLS handshake on the control connection (send the 234 first); resolves
+   * once it succeeded, rejects when the client gave up (e.g. it did not trust the certificate).
+   */
+  startTls(options: TlsOptions, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    const plain = this.socket;
+    plain.off('data', this.onChunk);
+    const secure = new TLSSocket(plain, { isServer: true, ...options });
+    secure.on('error', () => {});
+    secure.on('data', this.onChunk);
+    this.socket = secure;
+    return within<void>(timeoutMs, 'the TLS handshake', (resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      const onClose = () => reject(new Error('the client closed the connection during the TLS handshake'));
+      secure.once('secure', () => resolve());
+      secure.once('error', onError);
+      secure.once('close', onClose);
+      return () => {
+        secure.off('error', onError);
+        secure.off('close', onClose);
+      };
+    });
   }
 
   /** Closes the control connection cleanly (FIN). */
