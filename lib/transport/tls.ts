@@ -78,7 +78,10 @@ export function tlsFailure(error: NodeJS.ErrnoException, context: string): FtpEr
       : /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL/.test(reason)
         ? ' (the server does not speak TLS here: is this the right port and FTPS mode?)'
         : '';
-  return new SecurityError(reason, `${context}: ${reason}: ${error.message}${hint}`, null, { cause: error });
+  // OpenSSL's own messages ("806C...:error:0A00045C:SSL routines:...") carry a readable `reason`.
+  const said = (error as { reason?: unknown }).reason;
+  const detail = typeof said === 'string' && error.message.includes(':error:') ? said : error.message.trim();
+  return new SecurityError(reason, `${context}: ${reason}: ${detail}${hint}`, null, { cause: error });
 }
 
 /** OpenSSL's codes for a certificate chain that cannot be trusted. */
