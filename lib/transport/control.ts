@@ -250,8 +250,6 @@ export class ControlConnection {
   /** Ends the connection at once (no QUIT): the waiter, if any, is rejected with `error`. */
   destroy(error: FtpError = new ConnectionClosedError('control connection closed')): void {
     this.fail(error);
-    this.channel.destroy();
-    this.tcp.destroy();
   }
 
   private onData(chunk: Buffer): void {
