@@ -34,8 +34,9 @@ trap cleanup EXIT
 say "apt-get update"
 apt-get update -q >/dev/null
 libs=(libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23)
-say "apt-get install vsftpd openssl curl ${libs[*]}"
-apt-get install -y -q --no-install-recommends vsftpd openssl curl "${libs[@]}" >/dev/null
+# lftp: spec/servers/tls-smoke.ts drives active-mode FTPS with it (curl 7.88 cannot: curl issue #10666).
+say "apt-get install vsftpd openssl curl lftp ${libs[*]}"
+apt-get install -y -q --no-install-recommends vsftpd openssl curl lftp "${libs[@]}" >/dev/null
 
 # The package must not leave vsftpd running or enabled as a system service.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then

@@ -13,14 +13,23 @@
  *   SIGCHLD, compile-time too): a connection opened right after another session closed (the
  *   readiness probe included) waits that long for its 220 greeting. stop() also takes ~400 ms.
  * - vsftpd allows anonymous logins only (any password).
+ *
+ * FTPS ({@link ServerOptions.tls}) uses the test PKI of `certs.ts`; TLS is then required on the
+ * control and on every data connection. vsftpd (`require_ssl_reuse`, answers 522 and ends the
+ * session) and ProFTPD (its default, answers 425) refuse a data connection that does not resume
+ * the control connection's TLS session; Pure-FTPd does not check (Debian builds it without
+ * ONLY_ACCEPT_REUSED_SSL_SESSIONS). With TLS 1.3 both send their session tickets after the
+ * handshake, and a missing client certificate shows up as an alert on the client's first read.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
+import { testCertificates, type CertAndKey, type TestCertificates } from './certs.js';
 
 const execFileP = promisify(execFile);
 
@@ -36,6 +45,27 @@ export interface ServerOptions {
   idleTimeoutSec?: number;
   /** Abort a stalled data transfer after this many seconds (vsftpd, ProFTPD only). Default 300. */
   dataTimeoutSec?: number;
+  /** Serve FTPS instead of plain FTP. */
+  tls?: TlsServerOptions;
+}
+
+/**
+ * FTPS settings. TLS is always required for the login and for every data connection, and data
+ * connections must resume the control connection's TLS session (not enforced by Pure-FTPd).
+ */
+export interface TlsServerOptions {
+  /** `explicit`: AUTH TLS on the normal port. `implicit`: TLS from the first byte (vsftpd and ProFTPD only). */
+  mode: 'explicit' | 'implicit';
+  /** Accept only this TLS version. Default: TLS 1.2 and 1.3. */
+  version?: 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * The certificate the server presents (see `certs.ts`): `good` (default, the test CA's, for
+   * 127.0.0.1 and localhost), `wrongName` (the test CA's, for wrong.example only) or `wrongCa`
+   * (for 127.0.0.1 and localhost, from an unrelated CA).
+   */
+  cert?: 'good' | 'wrongName' | 'wrongCa';
+  /** Refuse clients without a certificate from the test CA (`testCertificates().client`). vsftpd and ProFTPD only. */
+  requireClientCert?: boolean;
 }
 
 /** A started server. */
@@ -54,7 +84,16 @@ export interface RunningServer {
   badPasswordRejected: boolean;
   features: { mlsd: boolean };
   pid: number;
-  /** The server's stdout/stderr (and for vsftpd its protocol log is `dirname(logFile)/vsftpd.log`). */
+  /** How to reach an FTPS server (absent for plain FTP). */
+  tls?: {
+    mode: 'explicit' | 'implicit';
+    /** PEM of the CA that signed the server's certificate (the unrelated CA for `cert: 'wrongCa'`). */
+    ca: string;
+  };
+  /**
+   * The server's stdout/stderr (and for vsftpd its protocol log is `dirname(logFile)/vsftpd.log`;
+   * with TLS, ProFTPD's TLS log is `dirname(logFile)/tls.log`).
+   */
   logFile: string;
   /** SIGTERM by PID (and its session processes), SIGKILL after 3 s, wait, remove the temp folder. Safe to call twice. */
   stop(): Promise<void>;
@@ -150,8 +189,31 @@ async function fillTemplate(name: string, values: Record<string, string | number
   });
 }
 
-interface Layout { dir: string; root: string; port: number; idle: number; data: number }
-interface Launch { bin: string; args: string[]; user: string; anonymous: boolean; mlsd: boolean }
+/** The TLS options with the files resolved. */
+interface TlsSetup {
+  mode: TlsServerOptions['mode']; version: TlsServerOptions['version']; server: CertAndKey;
+  /** PEM of the CA that signed `server`. */
+  issuer: string;
+  /** The test CA's certificate file (checks client certificates). */
+  caFile: string;
+  clientCert: boolean;
+}
+interface Layout { dir: string; root: string; port: number; idle: number; data: number; tls: TlsSetup | undefined }
+interface Launch { bin: string; args: string[]; user: string; anonymous: boolean; mlsd: boolean; env?: NodeJS.ProcessEnv }
+
+/**
+ * vsftpd and Pure-FTPd cannot pin a TLS version themselves; OpenSSL's own config can, through
+ * OPENSSL_CONF in their environment (it replaces /etc/ssl/openssl.cnf, which sets nothing here).
+ */
+async function opensslEnv(dir: string, version: TlsServerOptions['version']): Promise<NodeJS.ProcessEnv | undefined> {
+  if (version === undefined) return undefined;
+  const file = join(dir, 'openssl.cnf');
+  await writeFile(file, [
+    'openssl_conf = init', '[init]', 'ssl_conf = ssl', '[ssl]', 'system_default = tls',
+    '[tls]', `MinProtocol = ${version}`, `MaxProtocol = ${version}`, '',
+  ].join('\n'), { mode: 0o644 });
+  return { ...process.env, OPENSSL_CONF: file };
+}
 
 /** Writes the kind's config files into `l.dir` and says how to run it. */
 async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
@@ -164,14 +226,31 @@ async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
       const emptyDir = join(l.dir, 'empty');
       await mkdir(emptyDir, { mode: 0o755 });
       const values = { ...common, EMPTY_DIR: emptyDir, PASV_MIN: pasvMin, PASV_MAX: pasvMin + 999 };
-      await writeFile(conf, await fillTemplate('vsftpd.conf.tmpl', values));
-      return { bin: BIN.vsftpd, args: [conf], user: 'anonymous', anonymous: true, mlsd: false };
+      let text = await fillTemplate('vsftpd.conf.tmpl', values);
+      const env = await opensslEnv(l.dir, l.tls?.version);
+      if (l.tls) {
+        const yes = (on: boolean): string => (on ? 'YES' : 'NO');
+        text += await fillTemplate('vsftpd-tls.conf.tmpl', {
+          IMPLICIT: yes(l.tls.mode === 'implicit'), CERT_FILE: l.tls.server.certPath, KEY_FILE: l.tls.server.keyPath,
+          CA_FILE: l.tls.caFile, CLIENT_CERT: yes(l.tls.clientCert),
+        });
+      }
+      await writeFile(conf, text);
+      return { bin: BIN.vsftpd, args: [conf], user: 'anonymous', anonymous: true, mlsd: false, ...(env ? { env } : {}) };
     }
     case 'proftpd': {
       const hash = await passwordHash();
       await writeFile(join(l.dir, 'ftpd.passwd'), `tester:${hash}:${uid}:${gid}::${l.root}:/bin/false\n`, { mode: 0o600 });
       await writeFile(join(l.dir, 'ftpd.group'), `ftp:x:${gid}:\n`, { mode: 0o644 });
-      await writeFile(conf, await fillTemplate('proftpd.conf.tmpl', common));
+      let text = await fillTemplate('proftpd.conf.tmpl', common);
+      if (l.tls) {
+        text += await fillTemplate('proftpd-tls.conf.tmpl', {
+          DIR: l.dir, MODULE_DIR: join(UNPACKED, 'usr/lib/proftpd'), PROTOCOLS: l.tls.version ?? 'TLSv1.2 TLSv1.3',
+          CERT_FILE: l.tls.server.certPath, KEY_FILE: l.tls.server.keyPath, CA_FILE: l.tls.caFile,
+          CLIENT_CERT: l.tls.clientCert ? 'on' : 'off', IMPLICIT: l.tls.mode === 'implicit' ? ' UseImplicitSSL' : '',
+        });
+      }
+      await writeFile(conf, text);
       return { bin: BIN.proftpd, args: ['-n', '-c', conf], user: 'tester', anonymous: false, mlsd: true };
     }
     case 'pureftpd': {
@@ -185,8 +264,11 @@ async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
         '-S', `127.0.0.1,${l.port}`, '-4', '-H', '-E', '-A', '-u', '1',
         '-p', `${pasvMin}:${pasvMin + 999}`, '-P', '127.0.0.1',
         '-l', `puredb:${pdb}`, '-I', minutes, '-c', '200', '-C', '200',
+        // -Y 3: TLS required for the login and for data connections; -2: a PEM with key and certificate.
+        ...(l.tls ? ['-Y', '3', '-2', l.tls.server.bundlePath] : []),
       ];
-      return { bin: BIN.pureftpd, args, user: 'tester', anonymous: false, mlsd: true };
+      const env = await opensslEnv(l.dir, l.tls?.version);
+      return { bin: BIN.pureftpd, args, user: 'tester', anonymous: false, mlsd: true, ...(env ? { env } : {}) };
     }
   }
 }
@@ -260,10 +342,13 @@ function installExitHooks(): void {
   }
 }
 
+/** How the readiness probe connects: plain, or (implicit FTPS) with TLS, offering the test client certificate. */
+type Probe = () => Socket;
+
 /** The first line a connection to the port gets, or null (refused, closed or silent for 2 s). */
-function firstLine(port: number, abort: Promise<void>): Promise<string | null> {
+function firstLine(open: Probe, abort: Promise<void>): Promise<string | null> {
   return new Promise((res) => {
-    const sock = connect(port, '127.0.0.1');
+    const sock = open();
     const done = (line: string | null): void => { sock.destroy(); res(line); };
     let buf = '';
     sock.setTimeout(2_000, () => done(null));
@@ -279,12 +364,12 @@ function firstLine(port: number, abort: Promise<void>): Promise<string | null> {
 }
 
 /** Resolves once a connection to the port gets a line starting with 220; rejects when the server exits first. */
-async function waitFor220(port: number, exited: Promise<void>): Promise<void> {
+async function waitFor220(open: Probe, exited: Promise<void>): Promise<void> {
   let gone = false;
   void exited.then(() => { gone = true; });
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    const line = await firstLine(port, exited);
+    const line = await firstLine(open, exited);
     if (gone) throw new Error('the server exited before greeting');
     if (line?.startsWith('220')) return;
     if (line !== null) throw new Error(`unexpected greeting: ${line}`);
@@ -310,8 +395,13 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
   for (const bin of kind === 'pureftpd' ? [BIN.pureftpd, BIN.purepw] : [BIN[kind]]) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run test:setup (as root)`);
   }
+  if (opts.tls && kind === 'pureftpd' && (opts.tls.mode === 'implicit' || opts.tls.requireClientCert)) {
+    throw new Error('pureftpd: only explicit FTPS without client certificates');
+  }
   installExitHooks();
   const { uid, gid } = ftpIds();
+  const certs = opts.tls ? await testCertificates() : undefined;
+  const tls = certs && opts.tls ? tlsSetup(opts.tls, certs) : undefined;
   const base = tmpdir();
   await checkTraversable(base);
   let lastError = '';
@@ -330,12 +420,12 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
       port = await freePort();
       portsInUse.add(port);
       const launch = await prepare(kind, {
-        dir, root, port, idle: opts.idleTimeoutSec ?? 300, data: opts.dataTimeoutSec ?? 300,
+        dir, root, port, idle: opts.idleTimeoutSec ?? 300, data: opts.dataTimeoutSec ?? 300, tls,
       });
       const logFd = openSync(logFile, 'a');
       // vsftpd reports fatal errors ("500 OOPS: ...") on file descriptor 0, so it gets the log there too.
       const stdin = kind === 'vsftpd' ? logFd : 'ignore';
-      const proc = spawn(launch.bin, launch.args, { cwd: dir, stdio: [stdin, logFd, logFd] });
+      const proc = spawn(launch.bin, launch.args, { cwd: dir, stdio: [stdin, logFd, logFd], ...(launch.env ? { env: launch.env } : {}) });
       child = proc;
       closeSync(logFd);
       exited = new Promise<void>((res) => {
@@ -347,9 +437,14 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
       live.set(pid, proc);
       proc.once('exit', () => live.delete(pid));
       proc.unref(); // a forgotten server must not keep the test process alive; the exit hook kills it
-      await waitFor220(port, exited);
+      const client = certs?.client;
+      const probe: Probe = tls?.mode === 'implicit' && client
+        ? () => tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, cert: client.cert, key: client.key })
+        : () => connect(port, '127.0.0.1');
+      await waitFor220(probe, exited);
       if (!listensOn(pid, port)) throw new Error(`port ${port} answered, but not from ${kind}: address already in use`);
-      return running(kind, launch, { dir, root, port, pid, logFile, child: proc, exited });
+      const reach = tls ? { mode: tls.mode, ca: tls.issuer } : undefined;
+      return running(kind, launch, { dir, root, port, pid, logFile, child: proc, exited, tls: reach });
     } catch (err) {
       if (child) {
         child.ref(); // keep the event loop alive while waiting for the exit
@@ -366,7 +461,20 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
   throw new Error(lastError);
 }
 
-interface Started { dir: string; root: string; port: number; pid: number; logFile: string; child: ChildProcess; exited: Promise<void> }
+/** Resolves the certificate choice to files. */
+function tlsSetup(o: TlsServerOptions, certs: TestCertificates): TlsSetup {
+  const wrongCa = o.cert === 'wrongCa';
+  const server = wrongCa ? certs.wrongCaServer : o.cert === 'wrongName' ? certs.wrongName : certs.server;
+  return {
+    mode: o.mode, version: o.version, server, issuer: (wrongCa ? certs.wrongCa : certs.ca).cert,
+    caFile: certs.ca.certPath, clientCert: o.requireClientCert === true,
+  };
+}
+
+interface Started {
+  dir: string; root: string; port: number; pid: number; logFile: string; child: ChildProcess; exited: Promise<void>;
+  tls: RunningServer['tls'];
+}
 
 function running(kind: ServerKind, launch: Launch, st: Started): RunningServer {
   const { dir, child, exited } = st;
@@ -390,6 +498,7 @@ function running(kind: ServerKind, launch: Launch, st: Started): RunningServer {
     kind, host: '127.0.0.1', port: st.port, user: launch.user,
     password: launch.anonymous ? 'anonymous@' : PASSWORD, root: st.root, uploadDir: UPLOAD_DIR,
     badPasswordRejected: !launch.anonymous, features: { mlsd: launch.mlsd }, pid: st.pid, logFile: st.logFile, stop,
+    ...(st.tls ? { tls: st.tls } : {}),
   };
 }
 
