@@ -2,8 +2,9 @@
  * FTPS against real servers with the test PKI (spec/support/certs.ts), TLS required for the
  * login and for every data connection, and data connections required to resume the control
  * connection's TLS session: vsftpd (`require_ssl_reuse=YES`) on TLS 1.2 and on TLS 1.3, vsftpd
- * in implicit mode, ProFTPD with mod_tls, Pure-FTPd with `-Y 3`. Each runs login, LIST, MLSD,
- * get and put of a small and a 64 MiB file (byte-exact), in passive and active mode. Then the
+ * in implicit mode, ProFTPD with mod_tls (explicit and implicit), Pure-FTPd with `-Y 3` (TLS
+ * 1.2 and 1.3). Each runs login, LIST, MLSD, get and put of a small and a 64 MiB file
+ * (byte-exact), in passive and active mode. Then the
  * failures real servers produce: a wrong CA, a wrong host name, a clear-text server on an
  * implicit port, AUTH TLS refused, a required client certificate, and a reconnect in the
  * middle of an FTPS download. Needs `npm run test:setup` (root) first.
@@ -76,6 +77,7 @@ const SETUPS: readonly Setup[] = [
   { name: 'vsftpd explicit TLS 1.3', kind: 'vsftpd', tls: { mode: 'explicit', version: 'TLSv1.3' }, version: 'TLSv1.3' },
   { name: 'vsftpd implicit', kind: 'vsftpd', tls: { mode: 'implicit' } },
   { name: 'ProFTPD explicit', kind: 'proftpd', tls: { mode: 'explicit' } },
+  { name: 'ProFTPD implicit', kind: 'proftpd', tls: { mode: 'implicit' } },
   { name: 'Pure-FTPd explicit TLS 1.2', kind: 'pureftpd', tls: { mode: 'explicit', version: 'TLSv1.2' }, version: 'TLSv1.2' },
   { name: 'Pure-FTPd explicit TLS 1.3', kind: 'pureftpd', tls: { mode: 'explicit', version: 'TLSv1.3' }, version: 'TLSv1.3', resumes: false },
 ];
