@@ -94,6 +94,12 @@ export interface FtpSessionOptions {
   tlsData?: boolean;
   /** Passed to `tls.connect` (see {@link TlsOptions}). Certificates are verified against `host` unless `rejectUnauthorized: false`. */
   tlsOptions?: TlsOptions;
+  /**
+   * Send CCC after login (and after each restore) so the control connection goes on in clear
+   * while data connections stay protected: only for firewalls that must read PORT/EPSV. The
+   * login itself is always protected. A refusal stops the session (`SecurityError` `CCC_REFUSED`). Default false.
+   */
+  clearControl?: boolean;
 }
 
 /** Options after defaults were applied and values checked. */
@@ -123,13 +129,14 @@ export interface ResolvedOptions {
   readonly tls: TlsMode;
   readonly tlsData: boolean;
   readonly tlsOptions: TlsOptions;
+  readonly clearControl: boolean;
 }
 
 const KNOWN_KEYS = new Set<string>([
   'host', 'port', 'user', 'password', 'account', 'connectionMode', 'transferMode', 'localAddress',
   'localPort', 'timeout', 'blockSize', 'events', 'debug', 'trustPasvAddress', 'maxUploadBuffer',
   'maxReplyBytes', 'maxLineBytes', 'reconnect', 'retryStrategy', 'maxReconnectAttempts', 'reconnectDelay',
-  'maxReconnectDelay', 'maxCommandRetries', 'lazyReconnect', 'keepalive', 'tls', 'tlsData', 'tlsOptions',
+  'maxReconnectDelay', 'maxCommandRetries', 'lazyReconnect', 'keepalive', 'tls', 'tlsData', 'tlsOptions', 'clearControl',
 ]);
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min = 1): number {
@@ -188,12 +195,14 @@ export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
   };
 }
 
-function resolveTls(options: FtpSessionOptions): Pick<ResolvedOptions, 'tls' | 'tlsData' | 'tlsOptions'> {
+function resolveTls(options: FtpSessionOptions): Pick<ResolvedOptions, 'tls' | 'tlsData' | 'tlsOptions' | 'clearControl'> {
   const tls = options.tls === undefined || options.tls === false ? false : oneOf(options.tls, ['explicit', 'implicit'], 'explicit', 'tls');
   const tlsOptions = options.tlsOptions ?? {};
   if (typeof tlsOptions !== 'object' || tlsOptions === null) throw new InvalidArgumentError("option 'tlsOptions' must be an object");
-  if (!tls && options.tlsData === true) throw new InvalidArgumentError("option 'tlsData' needs option 'tls' ('explicit' or 'implicit')");
-  return { tls, tlsData: tls !== false && options.tlsData !== false, tlsOptions };
+  for (const name of ['tlsData', 'clearControl'] as const) {
+    if (!tls && options[name] === true) throw new InvalidArgumentError(`option '${name}' needs option 'tls' ('explicit' or 'implicit')`);
+  }
+  return { tls, tlsData: tls !== false && options.tlsData !== false, tlsOptions, clearControl: options.clearControl === true };
 }
 
 function resolveRetryStrategy(options: FtpSessionOptions): RetryStrategy {

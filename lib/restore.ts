@@ -6,8 +6,9 @@
  *
  * Before these steps the session has connected, read the greeting and, with FTPS, secured the
  * control connection exactly as the first time (implicit TLS, or AUTH TLS and the handshake),
- * so USER never travels in clear; the `protection` step then asks for the same PROT P as the
- * first login: a restored session is never less protected than the one it replaces. The data
+ * so USER never travels in clear; the `protection` step then asks for the same PROT P (and
+ * CCC, if asked for) as the first login: a restored session is never less protected than the
+ * one it replaces. The data
  * connection mode and what the server refused before (EPSV, EPRT) live in the session's
  * settings and need nothing sent.
  */
@@ -16,7 +17,7 @@ import type { ResolvedOptions } from './options.js';
 import { formatCommand } from './protocol/command-line.js';
 import { login, type Credentials } from './run/login.js';
 import { askWorkingDirectory, type SessionSettings } from './run/context.js';
-import { protectData } from './run/secure.js';
+import { protect } from './run/secure.js';
 import type { Trace } from './trace.js';
 import type { ControlConnection } from './transport/control.js';
 
@@ -51,7 +52,7 @@ export const RESTORE_PLAN: readonly RestoreStep[] = [
   },
   {
     name: 'protection',
-    run: ({ control, options }) => protectData(control, options),
+    run: ({ control, options }) => protect(control, options),
   },
   {
     name: 'opts',

@@ -20,7 +20,7 @@ import { ControlConnection } from './transport/control.js';
 import type { Job, RunContext, SessionSettings, UploadFeed } from './run/context.js';
 import { runDownload } from './run/download.js';
 import { login, type Credentials } from './run/login.js';
-import { protectData, secureControl } from './run/secure.js';
+import { protect, secureControl } from './run/secure.js';
 import { runRename, runSimple } from './run/simple.js';
 import { createFeed, feedUpload, runUpload } from './run/upload.js';
 import { runVerified } from './run/verify.js';
@@ -252,7 +252,7 @@ export class FtpSession extends TypedEventEmitter {
       } else {
         const outcome = await login(control, this.credentials!);
         if (!outcome.ok) throw outcome.error;
-        await protectData(control, this.options);
+        await protect(control, this.options);
         reply = outcome.reply;
       }
     } catch (error) {

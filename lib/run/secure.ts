@@ -1,6 +1,7 @@
 /**
  * The FTPS steps of a session (RFC 4217): securing the control connection before anything
- * else is sent, and protecting data connections after login. They fail closed: a refusal is a
+ * else is sent, protecting data connections after login, and the CCC the caller may ask for
+ * (the login itself always stays protected). They fail closed: a refusal is a
  * {@link SecurityError} and the connection is dropped, so USER, PASS and file data never
  * travel in clear when the caller asked for TLS.
  */
@@ -18,13 +19,20 @@ export async function secureControl(control: ControlConnection, options: Resolve
   throw error;
 }
 
-/** After login, with `tlsData`: PBSZ 0 then PROT P, so every data connection is TLS too. */
-export async function protectData(control: ControlConnection, options: ResolvedOptions): Promise<void> {
-  if (!options.tlsData) return;
-  for (const [verb, reason] of [['PBSZ 0', 'PBSZ_REFUSED'], ['PROT P', 'PROT_REFUSED']] as const) {
-    const reply = await control.command(verb);
-    if (reply.code >= 200 && reply.code < 300) continue;
-    const error = new SecurityError(reason, `the server refused ${verb}: ${reply.code} ${reply.text} (data connections would not be protected)`, reply.code);
+/**
+ * After login: with `tlsData`, PBSZ 0 then PROT P, so every data connection is TLS too; then,
+ * with `clearControl`, CCC, so the control connection goes on in clear.
+ */
+export async function protect(control: ControlConnection, options: ResolvedOptions): Promise<void> {
+  const steps = [
+    ...(options.tlsData ? [['PBSZ 0', 'PBSZ_REFUSED'], ['PROT P', 'PROT_REFUSED']] as const : []),
+    ...(options.clearControl ? [['CCC', 'CCC_REFUSED']] as const : []),
+  ];
+  for (const [verb, reason] of steps) {
+    const reply = verb === 'CCC' ? await control.clear() : await control.command(verb);
+    if (reply === null || (reply.code >= 200 && reply.code < 300)) continue;
+    const consequence = verb === 'CCC' ? 'the control connection stays TLS' : 'data connections would not be protected';
+    const error = new SecurityError(reason, `the server refused ${verb}: ${reply.code} ${reply.text} (${consequence}; the session stops as asked)`, reply.code);
     control.destroy(error);
     throw error;
   }

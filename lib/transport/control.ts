@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { ConnectError, ConnectionClosedError, FtpError, ProtocolError, ReplyError, SecurityError, TimeoutError } from '../errors.js';
 import { ReplyParser, type Reply, type ReplyLimits } from '../protocol/reply.js';
 import type { Trace } from '../trace.js';
-import { startTls, tlsFailure, whenSecure, type TlsSetup } from './tls.js';
+import { endTls, startTls, TlsCarrier, tlsFailure, whenSecure, type TlsSetup } from './tls.js';
 
 /** What {@link ControlConnection.open} needs. */
 export interface ControlOptions {
@@ -45,8 +45,9 @@ export class ControlConnection {
   /** Keep-alive NOOPs sent during a transfer whose `200` is still to come: consumed here, never delivered. */
   private keepalives = 0;
   private closedWith: FtpError | null = null;
-  /** Where commands are written and replies read: `tcp` itself, or TLS over it. */
+  /** Where commands are written and replies read: `tcp` itself, or TLS over it (through `carrier`). */
   private channel: Socket;
+  private carrier: TlsCarrier | null = null;
   /** The newest TLS session of the control connection (TLS 1.3 tickets arrive after the handshake). */
   private session: Buffer | undefined;
   /** AUTH TLS was sent: its 234 must be the last byte read in clear. */
@@ -57,25 +58,22 @@ export class ControlConnection {
     : new ConnectionClosedError(`control connection error: ${error.message}`, { cause: error }));
   private readonly onEnd = () => this.fail(new ConnectionClosedError('control connection closed by the server'));
 
-  private constructor(private readonly tcp: Socket, channel: Socket, private readonly options: ControlOptions) {
+  private constructor(private readonly tcp: Socket, private readonly options: ControlOptions) {
     this.parser = new ReplyParser(options.limits);
     this.parser.onLine = (line) => options.trace.received(line);
-    this.channel = channel;
+    this.channel = tcp;
     tcp.on('error', this.onError);
     tcp.on('close', this.onEnd);
-    if (channel === tcp) {
-      tcp.on('data', this.onChunk);
-    } else {
-      this.keepSessions(channel as TLSSocket);
-      this.readSecure(channel as TLSSocket);
-    }
+    tcp.on('data', this.onChunk);
   }
 
-  /** Reads replies from TLS (the TCP socket's own listeners stay: a reset is seen either way). */
-  private readSecure(channel: TLSSocket): void {
-    channel.on('data', this.onChunk);
-    channel.on('error', this.onError);
-    channel.on('close', this.onEnd);
+  /** Starts TLS over the TCP socket (through a carrier, so CCC can end it); the handshake runs in the background. */
+  private startTls(setup: TlsSetup): TLSSocket {
+    this.tcp.off('data', this.onChunk);
+    this.carrier = new TlsCarrier(this.tcp);
+    const secure = startTls(setup, this.carrier);
+    this.keepSessions(secure); // TLS 1.2 hands its session over during the handshake
+    return secure;
   }
 
   private keepSessions(channel: TLSSocket): void {
@@ -103,14 +101,10 @@ export class ControlConnection {
         reject(new ConnectError(`cannot connect to ${options.host}:${options.port}: ${error.message}`, error.code ?? null, { cause: error }));
       });
       socket.connect({ host: options.host, port: options.port }, () => {
-        const secure = options.implicitTls ? startTls(options.implicitTls, socket) : null;
-        const conn = new ControlConnection(socket, secure ?? socket, options);
+        const conn = new ControlConnection(socket, options);
         connection = conn;
-        const handshake = secure ? whenSecure(secure, options.timeout, 'control connection') : Promise.resolve();
-        handshake.then(() => {
-          if (secure) options.trace.note(`TLS ${secure.getProtocol() ?? ''} (implicit)`);
-          return conn.greeting();
-        }).then((greeting) => {
+        const handshake = options.implicitTls ? conn.secureWith(conn.startTls(options.implicitTls), 'implicit') : Promise.resolve();
+        handshake.then(() => conn.greeting()).then((greeting) => {
           clearTimeout(timer);
           resolve({ connection: conn, greeting });
         }, (error: FtpError) => {
@@ -146,17 +140,49 @@ export class ControlConnection {
     this.upgrading = false;
     if (reply.code !== 234) return reply;
     // onData stopped reading in clear the moment the 234 came.
-    const secure = startTls(setup, this.tcp);
-    this.keepSessions(secure); // TLS 1.2 hands its session over during the handshake
+    await this.secureWith(this.startTls(setup), 'AUTH TLS');
+    return null;
+  }
+
+  /** Waits for the handshake, then reads and writes through TLS; on failure drops the connection and rethrows. */
+  private async secureWith(secure: TLSSocket, how: string): Promise<void> {
     try {
       await whenSecure(secure, this.options.timeout, 'control connection');
     } catch (error) {
       this.destroy(error as FtpError);
       throw error;
     }
-    this.options.trace.note(`TLS ${secure.getProtocol() ?? ''} (AUTH TLS)`);
+    this.options.trace.note(`TLS ${secure.getProtocol() ?? ''} (${how})`);
     this.channel = secure;
-    this.readSecure(secure);
+    secure.on('data', this.onChunk);
+    secure.on('error', this.onError);
+    secure.on('close', this.onEnd);
+  }
+
+  /**
+   * CCC (RFC 4217 §12.3): on the server's 200 both sides end TLS and the connection goes on in
+   * clear over the same TCP socket (data connections stay protected). Resolves with null once
+   * clear, or with CCC's reply when the server refused (the connection stays TLS).
+   */
+  async clear(): Promise<Reply | null> {
+    const reply = await this.command('CCC');
+    if (reply.code < 200 || reply.code >= 300) return reply;
+    const secure = this.channel as TLSSocket;
+    secure.off('data', this.onChunk);
+    secure.off('error', this.onError);
+    secure.off('close', this.onEnd);
+    secure.on('error', () => {}); // late news of a TLS layer being dropped
+    try {
+      await endTls(secure, this.options.timeout);
+    } catch (error) {
+      this.destroy(error as FtpError);
+      throw error;
+    }
+    this.carrier!.release();
+    this.channel = this.tcp;
+    this.tcp.on('data', this.onChunk);
+    this.tcp.resume();
+    this.options.trace.note('TLS ended on the control connection (CCC)');
     return null;
   }
 
@@ -286,7 +312,6 @@ export class ControlConnection {
       return;
     }
     this.tcp.pause(); // stops reading from the kernel: the next bytes are TLS's
-    this.tcp.off('data', this.onChunk);
   }
 
   private consumeKeepalive(): void {

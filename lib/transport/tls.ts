@@ -4,6 +4,7 @@
  * on the control connection and on every data connection (passive or active).
  */
 import { isIP, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { ConnectionClosedError, SecurityError, TimeoutError, type FtpError } from '../errors.js';
 import type { TlsOptions } from '../options.js';
@@ -20,7 +21,7 @@ export interface TlsSetup {
  * session (the control connection's, for a data connection). The handshake runs in the
  * background: wait for it with {@link whenSecure}.
  */
-export function startTls(setup: TlsSetup, socket: Socket, session?: Buffer): TLSSocket {
+export function startTls(setup: TlsSetup, socket: Duplex, session?: Buffer): TLSSocket {
   const options: ConnectionOptions = {
     // SNI carries host names only (RFC 6066); an address is still checked against the certificate.
     servername: isIP(setup.host) === 0 ? setup.host : undefined,
@@ -82,6 +83,66 @@ export function tlsFailure(error: NodeJS.ErrnoException, context: string): FtpEr
   const said = (error as { reason?: unknown }).reason;
   const detail = typeof said === 'string' && error.message.includes(':error:') ? said : error.message.trim();
   return new SecurityError(reason, `${context}: ${reason}: ${detail}${hint}`, null, { cause: error });
+}
+
+/**
+ * What TLS runs over on a control connection: a stream that passes bytes to and from the TCP
+ * socket, so that the socket outlives TLS. After CCC the session ends TLS and {@link release}s
+ * the socket, which then carries commands in clear (TLS over the socket itself would close it).
+ */
+export class TlsCarrier extends Duplex {
+  private readonly onTcpData = (chunk: Buffer) => {
+    if (!this.push(chunk)) this.tcp.pause();
+  };
+  private readonly onTcpEnd = () => this.push(null);
+  private readonly onTcpClose = () => this.destroy();
+
+  constructor(private readonly tcp: Socket) {
+    super();
+    tcp.on('data', this.onTcpData);
+    tcp.on('end', this.onTcpEnd);
+    tcp.on('close', this.onTcpClose);
+  }
+
+  override _read(): void {
+    this.tcp.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.tcp.write(chunk, callback);
+  }
+
+  /** TLS ending (close_notify sent) never ends the TCP connection. */
+  override _final(callback: () => void): void {
+    callback();
+  }
+
+  /** Stops carrying: the TCP socket's bytes are its owner's again. */
+  release(): void {
+    this.tcp.off('data', this.onTcpData);
+    this.tcp.off('end', this.onTcpEnd);
+    this.tcp.off('close', this.onTcpClose);
+  }
+}
+
+/**
+ * Ends TLS on `socket` as CCC asks (RFC 4217 §12.3): sends close_notify and resolves once the
+ * server's close_notify came, within `timeout` ms.
+ */
+export function endTls(socket: TLSSocket, timeout: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(`Timeout (${timeout / 1000} seconds) waiting for the server to end TLS after CCC`)), timeout);
+    socket.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(tlsFailure(error, 'ending TLS after CCC'));
+    });
+    socket.resume();
+    socket.end();
+  });
 }
 
 /** OpenSSL's codes for a certificate chain that cannot be trusted. */

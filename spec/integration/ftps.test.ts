@@ -6,8 +6,8 @@
  * 1.2 and 1.3). Each runs login, LIST, MLSD, get and put of a small and a 64 MiB file
  * (byte-exact), in passive and active mode. Then the
  * failures real servers produce: a wrong CA, a wrong host name, a clear-text server on an
- * implicit port, AUTH TLS refused, a required client certificate, and a reconnect in the
- * middle of an FTPS download. Needs `npm run test:setup` (root) first.
+ * implicit port, AUTH TLS refused, a required client certificate, CCC accepted (ProFTPD) and
+ * refused (vsftpd), and a reconnect in the middle of an FTPS download. Needs `npm run test:setup` (root) first.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -212,6 +212,38 @@ describe('FTPS failures against real servers', { timeout: 120_000 }, () => {
     const ls = await runCommand(withCert, 'ls', []);
     await withCert.close();
     assert.equal(ls.event, 'ls_done');
+  });
+
+  it('CCC (clearControl) on ProFTPD: the login is protected, then commands go in clear and data stays TLS, also after a reconnect', async () => {
+    const server = await started('proftpd', { mode: 'explicit', allowCcc: true });
+    await writeFixture(server, 'small.txt', SMALL);
+    const trace: string[] = [];
+    const ftp = ftpsSession(server, trace, { clearControl: true });
+    const events = recordEvents(ftp);
+    await nextEvent(ftp, 'authenticated', 15_000);
+    // ProFTPD reads the commands after CCC in clear: it answering them proves the switch.
+    assert.equal((await runCommand(ftp, 'pwd', [])).args[3], '/');
+    const small = await runCommand(ftp, 'get', ['small.txt']);
+    assert.deepEqual(Buffer.concat(small.data as Buffer[]), SMALL);
+    assert.equal(await upload(ftp, `${server.uploadDir}/ccc.txt`, SMALL), 'put_closed');
+    ftp.reconnect();
+    await nextEvent(ftp, 'reconnected', 15_000);
+    const ls = await runCommand(ftp, 'ls', []);
+    await ftp.close();
+    assert.equal(ls.event, 'ls_done');
+    const sent = trace.filter((line) => line.includes('>>> ')).map((line) => line.split('>>> ')[1]!.split(' ')[0]);
+    assert.deepEqual(sent.filter((verb) => ['AUTH', 'USER', 'PROT', 'CCC'].includes(verb!)), ['AUTH', 'USER', 'PROT', 'CCC', 'AUTH', 'USER', 'PROT', 'CCC']);
+    assert.equal(trace.filter((line) => line.includes('TLS ended on the control connection (CCC)')).length, 2);
+    assert.deepEqual(dataTls(trace).filter((line) => !line.endsWith('session resumed')), []);
+    assert.equal(dataTls(trace).length, 3);
+    assert.ok(!events.some((e) => e.name.endsWith('_error')), events.map((e) => e.name).join(', '));
+  });
+
+  it('CCC refused (vsftpd has none): login_error with SecurityError CCC_REFUSED, the session stops', async () => {
+    const server = await started('vsftpd', { mode: 'explicit' });
+    const error = await failure({ host: server.host, port: server.port, user: server.user, password: server.password, tls: 'explicit', tlsOptions: { ca: server.tls!.ca }, clearControl: true }, 'login_error');
+    assert.equal(error.reason, 'CCC_REFUSED');
+    assert.equal(error.replyCode, 500);
   });
 
   it('a reconnect in the middle of a 64 MiB FTPS download: TLS, PROT P and the directory restored, REST resumes, byte-exact', async () => {

@@ -179,8 +179,9 @@ describe('FTPS: certificates', () => {
 });
 
 describe('FTPS: options', () => {
-  it('tlsData without tls, or an unknown tls mode, is refused at spawn', () => {
+  it('tlsData or clearControl without tls, or an unknown tls mode, is refused at spawn', () => {
     assert.throws(() => FtpSession.spawn({ host: '127.0.0.1', tlsData: true }), InvalidArgumentError);
+    assert.throws(() => FtpSession.spawn({ host: '127.0.0.1', clearControl: true }), /needs option 'tls'/);
     assert.throws(() => FtpSession.spawn({ host: '127.0.0.1', tls: 'starttls' as 'explicit' }), InvalidArgumentError);
   });
 });

@@ -66,6 +66,8 @@ export interface TlsServerOptions {
   cert?: 'good' | 'wrongName' | 'wrongCa';
   /** Refuse clients without a certificate from the test CA (`testCertificates().client`). vsftpd and ProFTPD only. */
   requireClientCert?: boolean;
+  /** Accept CCC (the login and data stay required to be protected). ProFTPD only. */
+  allowCcc?: boolean;
 }
 
 /** A started server. */
@@ -197,6 +199,7 @@ interface TlsSetup {
   /** The test CA's certificate file (checks client certificates). */
   caFile: string;
   clientCert: boolean;
+  allowCcc: boolean;
 }
 interface Layout { dir: string; root: string; port: number; idle: number; data: number; tls: TlsSetup | undefined }
 interface Launch { bin: string; args: string[]; user: string; anonymous: boolean; mlsd: boolean; env?: NodeJS.ProcessEnv }
@@ -247,7 +250,7 @@ async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
         text += await fillTemplate('proftpd-tls.conf.tmpl', {
           DIR: l.dir, MODULE_DIR: join(UNPACKED, 'usr/lib/proftpd'), PROTOCOLS: l.tls.version ?? 'TLSv1.2 TLSv1.3',
           CERT_FILE: l.tls.server.certPath, KEY_FILE: l.tls.server.keyPath, CA_FILE: l.tls.caFile,
-          CLIENT_CERT: l.tls.clientCert ? 'on' : 'off', IMPLICIT: l.tls.mode === 'implicit' ? ' UseImplicitSSL' : '',
+          CLIENT_CERT: l.tls.clientCert ? 'on' : 'off', REQUIRED: l.tls.allowCcc ? 'auth+data' : 'on', IMPLICIT: l.tls.mode === 'implicit' ? ' UseImplicitSSL' : '',
         });
       }
       await writeFile(conf, text);
@@ -467,7 +470,7 @@ function tlsSetup(o: TlsServerOptions, certs: TestCertificates): TlsSetup {
   const server = wrongCa ? certs.wrongCaServer : o.cert === 'wrongName' ? certs.wrongName : certs.server;
   return {
     mode: o.mode, version: o.version, server, issuer: (wrongCa ? certs.wrongCa : certs.ca).cert,
-    caFile: certs.ca.certPath, clientCert: o.requireClientCert === true,
+    caFile: certs.ca.certPath, clientCert: o.requireClientCert === true, allowCcc: o.allowCcc === true,
   };
 }
 
