@@ -165,15 +165,21 @@ export class ControlConnection {
    * clear, or with CCC's reply when the server refused (the connection stays TLS).
    */
   async clear(): Promise<Reply | null> {
-    const reply = await this.command('CCC');
-    if (reply.code < 200 || reply.code >= 300) return reply;
     const secure = this.channel as TLSSocket;
+    // The server's close_notify may follow its 200 at once, and be read before this method
+    // resumes: watch for it from before CCC is sent.
+    let peerEnded = false;
+    const onPeerEnd = () => { peerEnded = true; };
+    secure.once('end', onPeerEnd);
+    const reply = await this.command('CCC');
+    secure.off('end', onPeerEnd);
+    if (reply.code < 200 || reply.code >= 300) return reply;
     secure.off('data', this.onChunk);
     secure.off('error', this.onError);
     secure.off('close', this.onEnd);
     secure.on('error', () => {}); // late news of a TLS layer being dropped
     try {
-      await endTls(secure, this.options.timeout);
+      await endTls(secure, peerEnded, this.options.timeout);
     } catch (error) {
       this.destroy(error as FtpError);
       throw error;

@@ -127,9 +127,11 @@ export class TlsCarrier extends Duplex {
 
 /**
  * Ends TLS on `socket` as CCC asks (RFC 4217 §12.3): sends close_notify and resolves once the
- * server's close_notify came, within `timeout` ms.
+ * server's close_notify came (`peerEnded`: it came already), within `timeout` ms.
  */
-export function endTls(socket: TLSSocket, timeout: number): Promise<void> {
+export function endTls(socket: TLSSocket, peerEnded: boolean, timeout: number): Promise<void> {
+  socket.end();
+  if (peerEnded) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new TimeoutError(`Timeout (${timeout / 1000} seconds) waiting for the server to end TLS after CCC`)), timeout);
     socket.once('end', () => {
@@ -141,7 +143,6 @@ export function endTls(socket: TLSSocket, timeout: number): Promise<void> {
       reject(tlsFailure(error, 'ending TLS after CCC'));
     });
     socket.resume();
-    socket.end();
   });
 }
 
