@@ -8,9 +8,8 @@
  * control connection exactly as the first time (implicit TLS, or AUTH TLS and the handshake),
  * so USER never travels in clear; the `protection` step then asks for the same PROT P (and
  * CCC, if asked for) as the first login: a restored session is never less protected than the
- * one it replaces. The data
- * connection mode and what the server refused before (EPSV, EPRT) live in the session's
- * settings and need nothing sent.
+ * one it replaces. The data connection mode and what the server refused before (EPSV, EPRT)
+ * live in the session's settings and need nothing sent.
  */
 import { RestoreError } from './errors.js';
 import type { ResolvedOptions } from './options.js';

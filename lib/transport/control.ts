@@ -72,12 +72,9 @@ export class ControlConnection {
     this.tcp.off('data', this.onChunk);
     this.carrier = new TlsCarrier(this.tcp);
     const secure = startTls(setup, this.carrier);
-    this.keepSessions(secure); // TLS 1.2 hands its session over during the handshake
+    // Listened to from the start: TLS 1.2 hands its session over during the handshake.
+    secure.on('session', (session: Buffer) => { this.session = session; });
     return secure;
-  }
-
-  private keepSessions(channel: TLSSocket): void {
-    channel.on('session', (session: Buffer) => { this.session = session; });
   }
 
   /**
@@ -185,6 +182,7 @@ export class ControlConnection {
       throw error;
     }
     this.carrier!.release();
+    this.carrier = null;
     this.channel = this.tcp;
     this.tcp.on('data', this.onChunk);
     this.tcp.resume();
