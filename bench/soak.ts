@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { FtpSession, type FtpError } from '../lib/index.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../spec/support/fault-proxy.js';
+import { sha256 } from '../spec/support/hash.js';
 import { startServer, writeFixture, type RunningServer } from '../spec/support/servers.js';
 
 // ---- options --------------------------------------------------------------------------------
@@ -199,7 +200,6 @@ interface DirEntry {
   size: number;
 }
 
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 async function createFixtures(server: RunningServer, rng: Rng): Promise<Map<string, Fixture>> {
   const fixtures = new Map<string, Fixture>();

@@ -5,13 +5,14 @@
  * data connections. Needs `npm run test:setup` (root) first.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { sha256 } from '../support/hash.js';
 import { startServer, writeFixture, type RunningServer } from '../support/servers.js';
 
 const OPTS = { timeout: 20_000 };
@@ -19,7 +20,6 @@ const WAIT_MS = 5_000;
 const BIG = randomBytes(1024 * 1024);
 /** Too big for loopback socket buffers: vsftpd is still writing when a data fault hits, so it notices. */
 const HUGE = randomBytes(32 * 1024 * 1024);
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Rejects after `ms` unless `promise` settles first. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -10,20 +10,16 @@
  * refused (vsftpd), and a reconnect in the middle of an FTPS download. Needs `npm run test:setup` (root) first.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FtpSession, SecurityError, type ConnectionMode, type FtpSessionOptions } from '../../lib/index.js';
 import { testCertificates } from '../support/certs.js';
-import { nextEvent, recordEvents, runCommand } from '../support/events.js';
+import { nextEvent, recordEvents, runCommand, uploadPaced } from '../support/events.js';
+import { sha256 } from '../support/hash.js';
 import { startServer, writeFixture, type RunningServer, type ServerKind, type TlsServerOptions } from '../support/servers.js';
 
-const sha256 = (data: Buffer | Buffer[]) => {
-  const hash = createHash('sha256');
-  for (const part of Array.isArray(data) ? data : [data]) hash.update(part);
-  return hash.digest('hex');
-};
 const BIG = randomBytes(64 * 1024 * 1024);
 const BIG_HASH = sha256(BIG);
 const SMALL = Buffer.from('small file\r\nover TLS\n');
@@ -36,32 +32,6 @@ function ftpsSession(server: RunningServer, trace: string[], extra: Partial<FtpS
     transferMode: 'binary', timeout: 15_000, tls: server.tls!.mode, tlsOptions: { ca: server.tls!.ca },
     debug: (line) => trace.push(line), ...extra,
   });
-}
-
-/** Uploads `data` with put/put_data/put_close, one MiB at a time, paced by put_flushed; resolves with the outcome event. */
-async function upload(ftp: FtpSession, name: string, data: Buffer): Promise<string> {
-  const step = 1024 * 1024;
-  let sent = 0;
-  let flushed = 0;
-  const next = () => {
-    if (sent < data.length) {
-      ftp.post('put_data', data.subarray(sent, sent + step));
-      sent += step;
-    } else if (flushed >= data.length) {
-      ftp.post('put_close');
-    }
-  };
-  const onFlushed = (bytes: number) => {
-    flushed += bytes;
-    next();
-  };
-  ftp.on('put_flushed', onFlushed);
-  const done = runCommand(ftp, 'put', [name], 120_000);
-  if (data.length === 0) ftp.post('put_close');
-  else next();
-  const outcome = await done;
-  ftp.off('put_flushed', onFlushed);
-  return outcome.event;
 }
 
 /** The data-connection lines of the trace: each says the TLS version and whether the session was resumed. */
@@ -135,7 +105,7 @@ for (const setup of SETUPS) {
         it('uploads a small and a 64 MiB file byte-exact', async () => {
           for (const [label, data] of [['small', SMALL], ['big', BIG]] as const) {
             const name = `${server.uploadDir}/${mode}-${label}.bin`;
-            assert.equal(await upload(ftp, name, data), 'put_closed');
+            assert.equal((await uploadPaced(ftp, name, data)).outcome.event, 'put_closed');
             assert.equal(sha256(await readFile(join(server.root, name))), sha256(data), `${label} upload on disk`);
           }
         });
@@ -225,7 +195,7 @@ describe('FTPS failures against real servers', { timeout: 120_000 }, () => {
     assert.equal((await runCommand(ftp, 'pwd', [])).args[3], '/');
     const small = await runCommand(ftp, 'get', ['small.txt']);
     assert.deepEqual(Buffer.concat(small.data as Buffer[]), SMALL);
-    assert.equal(await upload(ftp, `${server.uploadDir}/ccc.txt`, SMALL), 'put_closed');
+    assert.equal((await uploadPaced(ftp, `${server.uploadDir}/ccc.txt`, SMALL)).outcome.event, 'put_closed');
     ftp.reconnect();
     await nextEvent(ftp, 'reconnected', 15_000);
     const ls = await runCommand(ftp, 'ls', []);

@@ -8,22 +8,18 @@
  * Needs `npm run test:setup` (root) first.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FtpSession, OutcomeUnknownError, RestoreError, type FtpSessionOptions } from '../../lib/index.js';
 import { nextEvent, recordEvents, runCommand, type Recorded } from '../support/events.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { sha256 } from '../support/hash.js';
 import { startServer, writeFixture, type RunningServer } from '../support/servers.js';
 
 const TEST = { timeout: 30_000 };
 const WAIT_MS = 8_000;
-const sha256 = (data: Buffer | Buffer[]) => {
-  const hash = createHash('sha256');
-  for (const part of Array.isArray(data) ? data : [data]) hash.update(part);
-  return hash.digest('hex');
-};
 /** Big enough that vsftpd is still writing when a data fault hits. */
 const HUGE = randomBytes(32 * 1024 * 1024);
 const HUGE_HASH = sha256(HUGE);

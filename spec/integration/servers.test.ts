@@ -5,19 +5,15 @@
  * Needs `npm run test:setup` (root) first.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FtpSession, type ConnectionMode } from '../../lib/index.js';
-import { nextEvent, recordEvents, runCommand } from '../support/events.js';
+import { nextEvent, recordEvents, runCommand, uploadPaced } from '../support/events.js';
+import { sha256 } from '../support/hash.js';
 import { SERVER_KINDS, startServer, writeFixture, type RunningServer } from '../support/servers.js';
 
-const sha256 = (data: Buffer | Buffer[]) => {
-  const hash = createHash('sha256');
-  for (const part of Array.isArray(data) ? data : [data]) hash.update(part);
-  return hash.digest('hex');
-};
 const BIG = randomBytes(64 * 1024 * 1024);
 const BIG_HASH = sha256(BIG);
 const SMALL = Buffer.from('small file\r\nwith two lines\n');
@@ -134,19 +130,7 @@ for (const kind of SERVER_KINDS) {
         it('uploads with put_data and put_close, honouring put_flushed', async () => {
           const name = `${server.uploadDir}/${mode}-up.bin`;
           const source = BIG.subarray(0, 8 * 1024 * 1024 + 123);
-          const chunks = Array.from({ length: Math.ceil(source.length / 1_000_000) }, (_, i) => source.subarray(i * 1_000_000, (i + 1) * 1_000_000));
-          let flushed = 0;
-          const onFlushed = (bytes: number) => {
-            flushed += bytes;
-            const next = chunks.shift();
-            if (next) ftp.post('put_data', next);
-            else if (flushed === source.length) ftp.post('put_close');
-          };
-          ftp.on('put_flushed', onFlushed);
-          const done = runCommand(ftp, 'put', [name], 60_000);
-          ftp.post('put_data', chunks.shift()!);
-          const outcome = await done;
-          ftp.off('put_flushed', onFlushed);
+          const { outcome, flushed } = await uploadPaced(ftp, name, source, { chunkSize: 1_000_000, timeoutMs: 60_000 });
           assert.equal(outcome.event, 'put_closed');
           assert.deepEqual(outcome.args, [name]);
           assert.equal(flushed, source.length);

@@ -5,14 +5,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   ConnectionClosedError, OutcomeUnknownError, PartialTransferError, ReplyError, RestoreError, SessionClosedError,
 } from '../../lib/index.js';
+import { sha256 } from '../support/hash.js';
 import { delay, endData, sendData, serveDownload, writePieces, type Handler, type ScriptedConnection } from '../support/scripted-server.js';
 import { BOUND, errorOf, names, only, start, until, waitFor } from './harness.js';
 
-const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const received = (seen: { name: string; args: unknown[] }[]): Buffer => Buffer.concat(only(seen, 'get_data').map((event) => event.args[0] as Buffer));
 /** Commands received on the `index`-th control connection. */
 const on = (conn: ScriptedConnection): string[] => conn.commands;
@@ -195,7 +195,7 @@ describe('reconnect', () => {
     await waitFor(seen, 'get_done');
     const bytes = received(seen);
     assert.equal(bytes.length, payload.length);
-    assert.equal(sha(bytes), sha(payload));
+    assert.equal(sha256(bytes), sha256(payload));
     const again = on(await server.connection(1));
     assert.deepEqual(again.slice(0, 3), ['USER user', 'PASS secret', 'TYPE I']);
     assert.equal(again.at(-2), 'REST 100000');

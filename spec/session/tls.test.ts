@@ -6,6 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import { FtpSession, InvalidArgumentError, SecurityError, type FtpSessionOptions } from '../../lib/index.js';
 import { testCertificates, type CertAndKey } from '../support/certs.js';
 import type { Handler, ScriptedConnection } from '../support/scripted-server.js';
@@ -13,18 +14,21 @@ import { BOUND, errorOf, names, start, until, waitFor } from './harness.js';
 
 const certs = await testCertificates();
 
-/** AUTH TLS answered 234, then the server side of the handshake with `cert`; PBSZ and PROT accepted. */
-function ftpsHandlers(cert: CertAndKey = certs.server, extra: Record<string, Handler> = {}): Record<string, Handler> {
+/** AUTH TLS answered 234, then the server side of the handshake with `cert` (and `tls`); PBSZ and PROT accepted. */
+function ftpsHandlers(cert: CertAndKey = certs.server, extra: Record<string, Handler> = {}, tls: TlsOptions = {}): Record<string, Handler> {
   return {
     AUTH: async (conn) => {
       await conn.send('234 AUTH TLS successful');
-      await conn.startTls({ key: cert.key, cert: cert.cert }).catch(() => {}); // a client that refuses the cert hangs up
+      await conn.startTls({ key: cert.key, cert: cert.cert, ...tls }).catch(() => {}); // a client that refuses the cert hangs up
     },
     PBSZ: (conn) => conn.send('200 PBSZ=0'),
     PROT: (conn) => conn.send('200 Protection set to Private'),
     ...extra,
   };
 }
+
+/** Server-side TLS options that require a client certificate from the test CA. */
+const REQUIRE_CLIENT_CERT: TlsOptions = { requestCert: true, rejectUnauthorized: true, ca: certs.ca.cert };
 
 /** Session options for explicit FTPS trusting the test CA. */
 const explicit: Partial<FtpSessionOptions> = { tls: 'explicit', tlsOptions: { ca: certs.ca.cert } };
@@ -148,26 +152,15 @@ describe('FTPS: certificates', () => {
   });
 
   it('client certificates: a server that requires one logs in a session that presents it', BOUND, async (t) => {
-    let peer = '';
-    const handlers = ftpsHandlers(certs.server, {
-      AUTH: async (conn) => {
-        await conn.send('234 AUTH TLS successful');
-        await conn.startTls({ key: certs.server.key, cert: certs.server.cert, requestCert: true, rejectUnauthorized: true, ca: certs.ca.cert });
-        peer = String((conn.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN);
-      },
-    });
-    const { seen } = await start(t, { handlers }, { tls: 'explicit', tlsOptions: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } });
+    const handlers = ftpsHandlers(certs.server, {}, REQUIRE_CLIENT_CERT);
+    const { server, seen } = await start(t, { handlers }, { tls: 'explicit', tlsOptions: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } });
     await waitFor(seen, 'authenticated');
-    assert.equal(peer, 'tester');
+    const socket = (await server.connection(0)).socket as TLSSocket;
+    assert.equal(socket.getPeerCertificate().subject?.CN, 'tester');
   });
 
   it('client certificates: without one, the server ends the handshake and the session does not log in', BOUND, async (t) => {
-    const handlers = ftpsHandlers(certs.server, {
-      AUTH: async (conn) => {
-        await conn.send('234 AUTH TLS successful');
-        await conn.startTls({ key: certs.server.key, cert: certs.server.cert, requestCert: true, rejectUnauthorized: true, ca: certs.ca.cert }).catch(() => {});
-      },
-    });
+    const handlers = ftpsHandlers(certs.server, {}, REQUIRE_CLIENT_CERT);
     const { server, ftp, seen } = await start(t, { handlers }, explicit);
     // TLS 1.3: the client's handshake ends before the server checks it; the server's alert then
     // fails the first command (USER), which never reached the server.

@@ -90,3 +90,35 @@ export function runCommand<N extends CommandName>(ftp: FtpSession, name: N, args
     (ftp.post as (n: string, ...a: unknown[]) => void)(name, ...(args as unknown[]));
   });
 }
+
+/**
+ * Uploads `data` with put, put_data and put_close, `chunkSize` bytes at a time, each chunk
+ * posted when the previous one was flushed (so memory stays at one chunk); resolves with the
+ * outcome and the bytes `put_flushed` reported.
+ */
+export async function uploadPaced(
+  ftp: FtpSession, name: string, data: Buffer, { chunkSize = 1024 * 1024, timeoutMs = 120_000 } = {},
+): Promise<{ outcome: Outcome; flushed: number }> {
+  let sent = 0;
+  let flushed = 0;
+  const next = () => {
+    if (sent < data.length) {
+      ftp.post('put_data', data.subarray(sent, sent + chunkSize));
+      sent += chunkSize;
+    } else if (flushed >= data.length) {
+      ftp.post('put_close');
+    }
+  };
+  const onFlushed = (bytes: number) => {
+    flushed += bytes;
+    next();
+  };
+  ftp.on('put_flushed', onFlushed);
+  const done = runCommand(ftp, 'put', [name], timeoutMs);
+  next();
+  try {
+    return { outcome: await done, flushed };
+  } finally {
+    ftp.off('put_flushed', onFlushed);
+  }
+}
