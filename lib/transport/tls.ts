@@ -1,7 +1,8 @@
 /**
  * TLS for FTPS (RFC 4217): the options every TLS socket of a session is made with, waiting
- * for a handshake, and what a failed handshake means. The FTP client is always the TLS client,
- * on the control connection and on every data connection (passive or active).
+ * for a handshake, what a failed one means, and the carrier that lets CCC end TLS on a live
+ * control connection. The FTP client is always the TLS client, on the control connection and
+ * on every data connection (passive or active).
  */
 import { isIP, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
