@@ -47,6 +47,13 @@ export interface ServerOptions {
   dataTimeoutSec?: number;
   /** Serve FTPS instead of plain FTP. */
   tls?: TlsServerOptions;
+  /**
+   * Offer file-hash commands: HASH (with OPTS HASH), XCRC, MD5/XMD5, XSHA/XSHA1, XSHA256 and
+   * XSHA512, through ProFTPD's mod_digest (`proftpd-digest.conf.tmpl`; no digest cache, no size
+   * limit; combines with `tls`). ProFTPD only: vsftpd 3.0.3 and Pure-FTPd 1.0.50 have no hash
+   * command at all, so startServer throws for them. Reply formats: spec/integration/server-hash.test.ts.
+   */
+  hash?: boolean;
 }
 
 /**
@@ -201,7 +208,7 @@ interface TlsSetup {
   clientCert: boolean;
   allowCcc: boolean;
 }
-interface Layout { dir: string; root: string; port: number; idle: number; data: number; tls: TlsSetup | undefined }
+interface Layout { dir: string; root: string; port: number; idle: number; data: number; tls: TlsSetup | undefined; hash: boolean }
 interface Launch { bin: string; args: string[]; user: string; anonymous: boolean; mlsd: boolean; env?: NodeJS.ProcessEnv }
 
 /**
@@ -253,6 +260,7 @@ async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
           CLIENT_CERT: l.tls.clientCert ? 'on' : 'off', REQUIRED: l.tls.allowCcc ? 'auth+data' : 'on', IMPLICIT: l.tls.mode === 'implicit' ? ' UseImplicitSSL' : '',
         });
       }
+      if (l.hash) text += await fillTemplate('proftpd-digest.conf.tmpl', { MODULE_DIR: join(UNPACKED, 'usr/lib/proftpd') });
       await writeFile(conf, text);
       return { bin: BIN.proftpd, args: ['-n', '-c', conf], user: 'tester', anonymous: false, mlsd: true };
     }
@@ -401,6 +409,9 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
   if (opts.tls && kind === 'pureftpd' && (opts.tls.mode === 'implicit' || opts.tls.requireClientCert)) {
     throw new Error('pureftpd: only explicit FTPS without client certificates');
   }
+  if (opts.hash && kind !== 'proftpd') {
+    throw new Error(`${kind}: no file-hash commands (no HASH, XCRC, XMD5, XSHA1, XSHA256): hash is ProFTPD only`);
+  }
   installExitHooks();
   const { uid, gid } = ftpIds();
   const certs = opts.tls ? await testCertificates() : undefined;
@@ -423,7 +434,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
       port = await freePort();
       portsInUse.add(port);
       const launch = await prepare(kind, {
-        dir, root, port, idle: opts.idleTimeoutSec ?? 300, data: opts.dataTimeoutSec ?? 300, tls,
+        dir, root, port, idle: opts.idleTimeoutSec ?? 300, data: opts.dataTimeoutSec ?? 300, tls, hash: opts.hash === true,
       });
       const logFd = openSync(logFile, 'a');
       // vsftpd reports fatal errors ("500 OOPS: ...") on file descriptor 0, so it gets the log there too.
