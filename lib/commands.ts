@@ -64,6 +64,8 @@ export interface CommandSpec {
   readonly result?: (reply: Reply) => unknown;
   /** The events this command can emit (before any rename by the `events` option). */
   readonly events: readonly string[];
+  /** The event that says it succeeded (the promise API resolves on it). */
+  readonly success: string;
 }
 
 const simpleEvents = (name: string) => [name, `${name}_error`] as const;
@@ -77,15 +79,15 @@ function simple(
   extra: { changes?: SessionEffect; result?: (reply: Reply) => unknown; verify?: Verification } = {},
 ): CommandSpec {
   const { changes = null, ...rest } = extra;
-  return { name, verb, kind: 'simple', args, retry, changes, events: simpleEvents(name), ...rest };
+  return { name, verb, kind: 'simple', args, retry, changes, events: simpleEvents(name), success: name, ...rest };
 }
 
 function download(name: CommandName, verb: string, args: readonly [number, number], payload: 'bytes' | 'lines'): CommandSpec {
-  return { name, verb, kind: 'download', args, payload, retry: payload === 'bytes' ? 'resume' : 'replay', changes: null, events: dataEvents(name) };
+  return { name, verb, kind: 'download', args, payload, retry: payload === 'bytes' ? 'resume' : 'replay', changes: null, events: dataEvents(name), success: `${name}_done` };
 }
 
 function upload(name: CommandName, verb: string, args: readonly [number, number]): CommandSpec {
-  return { name, verb, kind: 'upload', args, retry: 'never', changes: null, events: UPLOAD_EVENTS };
+  return { name, verb, kind: 'upload', args, retry: 'never', changes: null, events: UPLOAD_EVENTS, success: 'put_closed' };
 }
 
 /** Every command, keyed by its posted name. */
@@ -117,12 +119,12 @@ export const COMMANDS = {
   put: upload('put', 'STOR', [1, 1]),
   appe: upload('appe', 'APPE', [1, 1]),
   stou: upload('stou', 'STOU', [0, 1]),
-  put_data: { name: 'put_data', verb: null, kind: 'feed', args: [1, 1], retry: 'never', changes: null, events: ['put_flushed', 'put_error'] },
-  put_close: { name: 'put_close', verb: null, kind: 'feed', args: [0, 0], retry: 'never', changes: null, events: ['put_closed', 'put_error'] },
-  rename: { name: 'rename', verb: 'RNFR', kind: 'rename', args: [2, 2], retry: 'never', verify: 'moved', changes: null, events: ['rename_partial', 'rename', 'rename_error'] },
-  login: { name: 'login', verb: 'USER', kind: 'login', args: [2, 3], retry: 'never', changes: 'login', events: ['authenticated', 'login_error'] },
-  connect: { name: 'connect', verb: null, kind: 'connect', args: [0, 0], retry: 'never', changes: null, events: ['connected', 'connect_error'] },
-  mode: { name: 'mode', verb: null, kind: 'setting', args: [1, 1], retry: 'replay', changes: 'connectionMode', events: ['mode', 'mode_error'] },
+  put_data: { name: 'put_data', verb: null, kind: 'feed', args: [1, 1], retry: 'never', changes: null, events: ['put_flushed', 'put_error'], success: 'put_flushed' },
+  put_close: { name: 'put_close', verb: null, kind: 'feed', args: [0, 0], retry: 'never', changes: null, events: ['put_closed', 'put_error'], success: 'put_closed' },
+  rename: { name: 'rename', verb: 'RNFR', kind: 'rename', args: [2, 2], retry: 'never', verify: 'moved', changes: null, events: ['rename_partial', 'rename', 'rename_error'], success: 'rename' },
+  login: { name: 'login', verb: 'USER', kind: 'login', args: [2, 3], retry: 'never', changes: 'login', events: ['authenticated', 'login_error'], success: 'authenticated' },
+  connect: { name: 'connect', verb: null, kind: 'connect', args: [0, 0], retry: 'never', changes: null, events: ['connected', 'connect_error'], success: 'connected' },
+  mode: { name: 'mode', verb: null, kind: 'setting', args: [1, 1], retry: 'replay', changes: 'connectionMode', events: ['mode', 'mode_error'], success: 'mode' },
 } as const satisfies Record<string, CommandSpec>;
 
 /** Arguments of each command, for `post`'s type checking. */

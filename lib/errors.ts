@@ -20,7 +20,11 @@ export type FtpErrorCode =
   | 'ERR_FTP_UNKNOWN_COMMAND'
   | 'ERR_FTP_SESSION_CLOSED'
   | 'ERR_FTP_RESTORE'
-  | 'ERR_FTP_OUTCOME_UNKNOWN';
+  | 'ERR_FTP_OUTCOME_UNKNOWN'
+  | 'ERR_FTP_ABORTED'
+  | 'ERR_FTP_INTEGRITY'
+  | 'ERR_FTP_EXISTS'
+  | 'ERR_FTP_LOCAL_IO';
 
 /** Base class of every error the library reports. */
 export class FtpError extends Error {
@@ -120,10 +124,19 @@ export class DataConnectionError extends FtpError {
   }
 }
 
+/**
+ * Why a transfer is partial: it ended `short` of the announced size, it was `cut-off` by a lost
+ * connection and cannot be replayed, or it could not go on because the server refused REST
+ * (`restart-refused`: only a restart from byte 0 can get the file now).
+ */
+export type PartialReason = 'short' | 'cut-off' | 'restart-refused';
+
 /** A transfer ended with fewer bytes than expected, or without the server's final confirmation. */
 export class PartialTransferError extends FtpError {
-  constructor(message: string, replyCode: number | null = null) {
+  readonly reason: PartialReason;
+  constructor(message: string, replyCode: number | null = null, reason: PartialReason = 'short') {
     super('ERR_FTP_PARTIAL_TRANSFER', message, replyCode);
+    this.reason = reason;
   }
 }
 
@@ -177,4 +190,48 @@ export class OutcomeUnknownError extends FtpError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_FTP_OUTCOME_UNKNOWN', message, null, options);
   }
+}
+
+/**
+ * The caller aborted the operation (its `AbortSignal`); `cause` is the signal's reason. A
+ * transfer that was running was stopped with ABOR and the session is usable.
+ */
+export class AbortError extends FtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FTP_ABORTED', message, null, options);
+  }
+}
+
+/**
+ * A finished transfer failed its check: the sizes or hashes of the two copies differ.
+ * `method` is how they were compared (`size`, `HASH SHA-256`, `XMD5`, ...).
+ */
+export class IntegrityError extends FtpError {
+  readonly method: string;
+  constructor(method: string, message: string) {
+    super('ERR_FTP_INTEGRITY', message);
+    this.method = method;
+  }
+}
+
+/** The target of a transfer exists and the caller said `ifExists: 'fail'`. Nothing was transferred. */
+export class ExistsError extends FtpError {
+  /** The path that exists (local for downloads, remote for uploads). */
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('ERR_FTP_EXISTS', message);
+    this.path = path;
+  }
+}
+
+/** A local file or stream failed (read, write, rename): `cause` is the system error. */
+export class LocalIoError extends FtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FTP_LOCAL_IO', message, null, options);
+  }
+}
+
+/** The message of any thrown value, for error texts. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -96,11 +96,19 @@ export type FtpEvents = SimpleEvents & DownloadEvents & {
 /** Name of any event. */
 export type FtpEventName = keyof FtpEvents;
 
+/** Where runners send a command's events. */
+export interface EventSink {
+  /** Queues one event. */
+  push<E extends FtpEventName>(event: E, ...args: Parameters<FtpEvents[E]>): void;
+  /** An event whose name is built at run time (`${command}_data`, ...); prefer {@link push}. */
+  pushNamed(event: string, ...args: unknown[]): void;
+}
+
 /**
  * Queues events and delivers them after the current call stack, in the order they were queued,
  * applying the `events` subscription (filter and rename).
  */
-export class EventDelivery {
+export class EventDelivery implements EventSink {
   private readonly queue: Array<[string, unknown[]]> = [];
   private scheduled = false;
   private readonly renames = new Map<string, string>();

@@ -3,6 +3,13 @@
  * @packageDocumentation
  */
 export { FtpSession } from './session.js';
+export type { CallOptions, TransferCallOptions, CommandReply, ParsedValues, RequestName, RequestResult } from './api/request.js';
+export type { DownloadOptions, UploadOptions, UploadSource } from './api/streams.js';
+export type { FileTransferOptions, FileTransferResult, IfExists, MismatchPolicy } from './api/files.js';
+export type { VerifyMode } from './api/integrity.js';
+export type { Permissions, Access } from './api/directories.js';
+export type { TransferProgress, ProgressListener } from './api/progress.js';
+export type { HashAlgorithm } from './protocol/hash.js';
 export type { FtpSessionOptions, ConnectionMode, TransferMode, EventSubscription } from './options.js';
 export type { FtpEvents, FtpEventName, ErrorListener, SimpleCommandName, DownloadCommandName } from './events.js';
 export type { SessionState } from './state.js';

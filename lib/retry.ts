@@ -43,9 +43,9 @@ export interface JobProgress {
   verify: boolean;
 }
 
-/** A fresh progress record. */
-export function newProgress(): JobProgress {
-  return { retries: 0, sent: false, delivered: 0, announced: new Set(), verify: false };
+/** A fresh progress record; a download that starts at byte `offset` counts those as delivered. */
+export function newProgress(offset = 0): JobProgress {
+  return { retries: 0, sent: false, delivered: offset, announced: new Set(), verify: false };
 }
 
 /** What becomes of an interrupted command: run it again, check its outcome first, or report `error`. */
@@ -66,7 +66,7 @@ function canRunAgain(spec: CommandSpec, progress: JobProgress, type: string | nu
 
 /** The failure of an upload cut off with its data half sent: how far it got. */
 function uploadCutOff(spec: CommandSpec, progress: JobProgress, error: FtpError): FtpError {
-  return new PartialTransferError(`${spec.name}: the connection was lost after ${progress.delivered} bytes were written (${error.message}); an upload fed by put_data cannot be replayed`, error.replyCode);
+  return new PartialTransferError(`${spec.name}: the connection was lost after ${progress.delivered} bytes were written (${error.message}); an upload fed by put_data cannot be replayed`, error.replyCode, 'cut-off');
 }
 
 /** A transfer that ended short with the server's consent (not a refused REST, which has a 4xx/5xx code). */

@@ -1,593 +1,163 @@
 /**
- * FtpSession: a state machine that owns one control connection. Callers post commands; the
- * session queues them (FIFO), runs one at a time, and reports everything as events.
+ * FtpSession: the event-driven core (`lib/core.ts`) plus the promise API. Every method here
+ * queues on the same session as `post`, so promise calls and posted commands keep their order;
+ * the work is done in `lib/api/`.
  */
-import { EventEmitter } from 'eventemitter3';
-// typed-emitter is CommonJS with a default-exported type: reach it through the namespace.
-import type * as TypedEmitterModule from 'typed-emitter';
-import { checkArguments, COMMANDS, lookupCommand, type CommandArgs, type CommandName, type CommandSpec } from './commands.js';
-import {
-  ConnectionClosedError, FtpError, InvalidStateError, RestoreError, SecurityError, SessionClosedError, TimeoutError, UnknownCommandError,
-} from './errors.js';
-import { EventDelivery, type FtpEvents } from './events.js';
-import { resolveOptions, type FtpSessionOptions, type ResolvedOptions } from './options.js';
-import type { Reply } from './protocol/reply.js';
-import { restore } from './restore.js';
-import { isPermanent, isTransientReply, newProgress, recoverFromFailure, recoverFromLoss } from './retry.js';
-import { StateMachine, type SessionState } from './state.js';
-import { Trace } from './trace.js';
-import { ControlConnection } from './transport/control.js';
-import type { Job, RunContext, SessionSettings, UploadFeed } from './run/context.js';
-import { runDownload } from './run/download.js';
-import { login, type Credentials } from './run/login.js';
-import { protect, secureControl } from './run/secure.js';
-import { runRename, runSimple } from './run/simple.js';
-import { createFeed, feedUpload, runUpload } from './run/upload.js';
-import { runVerified } from './run/verify.js';
-
-const TypedEventEmitter = EventEmitter as unknown as new () => TypedEmitterModule.default<FtpEvents>;
-type Emit = (name: string, ...args: unknown[]) => void;
-let nextId = 1;
-
-/** The runner of each command kind that goes through the queue. */
-const RUNNERS: Record<'simple' | 'download' | 'upload' | 'rename', (ctx: RunContext, job: Job) => Promise<void>> = {
-  simple: runSimple,
-  download: runDownload,
-  upload: runUpload,
-  rename: runRename,
-};
+import type { Readable } from 'node:stream';
+import type { CommandArgs } from './commands.js';
+import { SessionCore } from './core.js';
+import type { FtpSessionOptions } from './options.js';
+import { chmod, createDir, existsFile, listDirs, removeDir, type Permissions } from './api/directories.js';
+import { retrFile, store, type FileTransferOptions, type FileTransferResult } from './api/files.js';
+import { request, type CallOptions, type CommandReply, type RequestName, type RequestResult, type Submit, type TransferCallOptions } from './api/request.js';
+import { downloadStream, uploadFrom, type DownloadOptions, type UploadOptions, type UploadSource } from './api/streams.js';
 
 /**
- * An FTP client session in the style of POE::Component::Client::FTP.
+ * An FTP client session in the style of POE::Component::Client::FTP, with promises.
  *
  * ```ts
+ * // Events (POE):
  * const ftp = FtpSession.spawn({ host: '127.0.0.1', user: 'u', password: 'p' });
  * ftp.on('authenticated', () => ftp.post('cd', '/pub'));
- * ftp.on('cd', (code, text) => ftp.post('quit'));
+ * // Promises, on the same session and queue:
+ * const size = await ftp.size('file.bin');
+ * await ftp.retrFile('file.bin', './file.bin', { onProgress: (p) => console.log(p.percent) });
  * ```
  */
-export class FtpSession extends TypedEventEmitter {
-  /** A number that tells sessions apart in the trace. */
-  readonly id = nextId++;
-  private readonly options: ResolvedOptions;
-  private readonly trace: Trace;
-  private readonly delivery: EventDelivery;
-  private readonly machine: StateMachine;
-  private readonly queue: Job[] = [];
-  private readonly settings: SessionSettings;
-  private control: ControlConnection | null = null;
-  private abort = new AbortController();
-  private current: Job | null = null;
-  /** The current command's attempt failed and it will run again (retry policy). */
-  private runAgain = false;
-  private openFeed: UploadFeed | null = null;
-  private credentials: Credentials | undefined;
-  private last = { code: 421, message: '' };
-  private connects = 0;
-  private closing: Promise<void> | null = null;
-  private pumpScheduled = false;
-  /** Logged in at least once: from now on a lost connection is reconnected and restored. */
-  private loggedIn = false;
-  /** Consecutive failed reconnect attempts (0 after a success). */
-  private attempts = 0;
-  private backoff: NodeJS.Timeout | null = null;
-  private keepaliveTimer: NodeJS.Timeout | null = null;
-  private reconnectRequested = false;
-  /** Why the last connection ended. */
-  private lostWith: FtpError | null = null;
-  /** The internal NOOP of `keepalive`: it emits no event. */
-  private readonly keepaliveJob: Job = { spec: COMMANDS.noop, args: [], param: undefined, progress: newProgress() };
+export class FtpSession extends SessionCore {
+  /** Queues a command for the promise API. */
+  private readonly queueCommand: Submit = (name, args, job) => this.submit(name, args, job);
+  private featureCache: Promise<Map<string, string>> | null = null;
 
   /** Creates a session and starts connecting at once. Throws InvalidArgumentError for bad options. */
   static spawn(options: FtpSessionOptions): FtpSession {
     return new FtpSession(options);
   }
 
-  private constructor(options: FtpSessionOptions) {
-    super();
-    this.options = resolveOptions(options);
-    this.trace = new Trace(this.options.debug, `FtpSession#${this.id}`);
-    this.delivery = new EventDelivery(this.options.events, (name, args) => (EventEmitter.prototype.emit as Emit).call(this, name, ...args));
-    this.machine = new StateMachine((to, from, reason) => {
-      this.trace.note(`state ${from} -> ${to} (${reason})`);
-      this.delivery.push('state', to, from);
-    });
-    this.settings = {
-      connectionMode: this.options.connectionMode, type: null, epsv: null, eprt: null, cwd: null, opts: new Map(), features: null,
-    };
-    const { user, password, account } = this.options;
-    if (user !== undefined && password !== undefined) this.credentials = { user, password, account };
-    void this.establish();
-  }
-
-  /** The current state (see {@link SessionState}). */
-  get state(): SessionState {
-    return this.machine.state;
-  }
-
-  /** The last reply's code; 421 before any reply and after the connection closed or timed out (Net::Cmd's pseudo-status). */
-  get code(): number {
-    return this.last.code;
-  }
-
-  /** The last reply's text (all lines, joined with newlines), or `[FtpSession] Connection closed` / `[FtpSession] Timeout`. */
-  get message(): string {
-    return this.last.message;
-  }
-
-  /** Number of control connections opened so far (1 after the first connect). */
-  get connectCount(): number {
-    return this.connects;
-  }
-
-  /** Whether the last reply was positive (1xx, 2xx or 3xx). */
-  ok(): boolean {
-    return this.last.code > 0 && this.last.code < 400;
-  }
-
-  /** The first digit of the last reply's code. */
-  status(): number {
-    return Math.floor(this.last.code / 100);
-  }
-
-  /**
-   * Posts a command. It runs after every command posted before it, once the session is logged
-   * in; its outcome arrives as events. Never throws and never emits synchronously: a bad name or
-   * argument is reported as an error event.
-   */
-  post<N extends CommandName>(name: N, ...args: CommandArgs[N]): void {
-    const spec = lookupCommand(name);
-    if (!spec) {
-      this.delivery.push('error', new UnknownCommandError(String(name)), String(name));
-      return;
-    }
-    const param = spec.kind !== 'feed' && typeof args[0] === 'string' ? args[0] : undefined;
-    if (this.closing || this.state === 'closed') {
-      this.emitFailure(spec, param, new SessionClosedError());
-      return;
-    }
-    let words: string[];
+  /** Spawns a session and resolves once it is logged in; rejects (and closes it) when the first connect or login fails. */
+  static async connect(options: FtpSessionOptions): Promise<FtpSession> {
+    const session = new FtpSession(options);
     try {
-      words = checkArguments(spec, args);
+      await session.ready();
     } catch (error) {
-      this.emitFailure(spec, param, error as FtpError);
-      return;
+      await session.close();
+      throw error;
     }
-    switch (spec.kind) {
-      case 'feed':
-        this.feed(spec, args[0] as Buffer | Uint8Array | string | undefined);
-        return;
-      case 'connect':
-        if (this.state === 'idle') void this.establish();
-        else this.delivery.push('error', new InvalidStateError(`cannot connect in state ${this.state}`), 'connect');
-        return;
-      case 'upload': {
-        const feed = createFeed();
-        this.openFeed = feed;
-        this.enqueue({ spec, args: words, param, feed, progress: newProgress() });
-        return;
-      }
-      default:
-        this.enqueue({ spec, args: words, param, progress: newProgress() });
-    }
+    return session;
+  }
+
+  /** Resolves once the session has logged in; rejects when the first connect or login fails, or the session closes first. */
+  ready(): Promise<void> {
+    return this.whenReady();
   }
 
   /**
-   * Ends the session: QUIT when the connection is idle, then releases every socket. Queued
-   * commands fail with `SessionClosedError`. Resolves when everything is released; never rejects.
+   * The promise form of a posted command: resolves with its reply (and the value parsed from
+   * it), the bytes of a `get`, or the lines of a listing; rejects with the typed `FtpError` its
+   * error event would carry. Its own events are not emitted (state and connection events are).
    */
-  close(): Promise<void> {
-    this.closing ??= this.shutdown('closed by the caller');
-    return this.closing;
+  request<N extends RequestName>(name: N, args: CommandArgs[N], options?: TransferCallOptions): Promise<RequestResult<N>> {
+    return request(this.queueCommand, name, args, options);
   }
 
-  /**
-   * Drops the control connection without QUIT, then reconnects and restores the session at
-   * once (AutoReconnect's `reconnect`). The running command, if any, is treated as interrupted.
-   */
-  reconnect(): void {
-    if (this.ending || !this.loggedIn) {
-      this.delivery.push('error', new InvalidStateError(`cannot reconnect in state ${this.state}${this.loggedIn ? '' : ' (never logged in)'}`), 'reconnect');
-      return;
-    }
-    this.reconnectRequested = true;
-    if (this.control) this.control.destroy(new ConnectionClosedError('reconnect requested by the caller'));
-    else if (this.state === 'idle') this.afterLoss(new ConnectionClosedError('reconnect requested by the caller'));
+  // ---- Nim's asyncftpclient API and the other simple commands --------------------------------
+
+  /** PWD: the working directory. */
+  async pwd(options?: CallOptions): Promise<string> {
+    return (await this.request('pwd', [], options)).value;
   }
 
-  /**
-   * Closes the control socket abruptly, without QUIT (AutoReconnect's `disconnect`, mostly for
-   * tests): the session then heals itself as after any lost connection.
-   */
-  disconnect(): void {
-    this.control?.destroy(new ConnectionClosedError('disconnected by the caller'));
+  /** CWD. The session remembers the directory and restores it after a reconnect. */
+  cd(path: string, options?: CallOptions): Promise<CommandReply> {
+    return this.request('cd', [path], options);
   }
 
-  // ---- connection -------------------------------------------------------------------------
-
-  /** Whether the session is closing or closed. */
-  private get ending(): boolean {
-    return this.closing !== null || this.state === 'closing' || this.state === 'closed';
+  /** CDUP (200 and 250 are both success). */
+  cdup(options?: CallOptions): Promise<CommandReply> {
+    return this.request('cdup', [], options);
   }
 
-  /** Opens a control connection, then logs in (the first time) or restores the session (later). */
-  private async establish(): Promise<void> {
-    const restoring = this.loggedIn;
-    this.machine.moveTo(restoring ? 'reconnecting' : 'connecting', restoring ? `attempt ${this.attempts}` : 'connect');
-    this.connects++;
-    const { host, port, timeout, maxLineBytes, maxReplyBytes, tls, tlsOptions } = this.options;
-    const implicitTls = tls === 'implicit' ? { host, options: tlsOptions } : undefined;
-    let opened: Awaited<ReturnType<typeof ControlConnection.open>>;
-    try {
-      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes }, implicitTls });
-      await secureControl(opened.connection, this.options);
-    } catch (error) {
-      if (!this.ending) this.establishFailed(asFtpError(error), null);
-      return;
-    }
-    const { connection, greeting } = opened;
-    if (this.ending) {
-      connection.destroy(new SessionClosedError());
-      return;
-    }
-    this.attach(connection);
-    this.last = { code: greeting.code, message: greeting.message };
-    if (!restoring) this.delivery.push('connected', greeting.code, greeting.text);
-    if (this.credentials) {
-      await this.authenticate(connection);
-    } else {
-      this.machine.moveTo('awaiting_login', 'no credentials');
-      this.schedulePump();
-    }
+  /** SIZE, in binary (TYPE I is made sure of first, RFC 3659: a size in ASCII is not the file's). */
+  async size(path: string, options?: TransferCallOptions): Promise<number> {
+    return (await this.request('size', [path], { transferMode: 'binary', ...options })).value;
   }
 
-  /** Logs in (the first time), or after a reconnect runs the restore plan. */
-  private async authenticate(control: ControlConnection): Promise<void> {
-    const restoring = this.loggedIn;
-    this.machine.moveTo(restoring ? 'restoring' : 'authenticating', restoring ? 'restore plan' : 'login');
-    let reply: Reply | null = null;
-    try {
-      if (restoring) {
-        await restore({ control, settings: this.settings, credentials: this.credentials!, options: this.options }, this.trace);
-      } else {
-        const outcome = await login(control, this.credentials!);
-        if (!outcome.ok) throw outcome.error;
-        await protect(control, this.options);
-        reply = outcome.reply;
-      }
-    } catch (error) {
-      if (!this.ending) this.establishFailed(asFtpError(error), control);
-      return;
-    }
-    if (this.ending) return;
-    this.loggedIn = true;
-    this.attempts = 0;
-    this.machine.moveTo('ready', restoring ? 'restored' : 'logged in');
-    if (reply) this.delivery.push('authenticated', reply.code, reply.text);
-    else this.delivery.push('reconnected', this.connects);
-    this.schedulePump();
+  /** MDTM: the file's modification time (UTC). */
+  async mdtm(path: string, options?: CallOptions): Promise<Date> {
+    return (await this.request('mdtm', [path], options)).value;
   }
 
-  /**
-   * A connect, login or restore attempt failed. After the first login every failure but a
-   * permanent refusal is retried with backoff; before it, only a transient (4xx) reply is.
-   */
-  private establishFailed(error: FtpError, control: ControlConnection | null): void {
-    const retry = this.options.reconnect && (this.loggedIn ? !isPermanent(error) : isTransientReply(error));
-    if (retry || this.loggedIn) control?.destroy(error);
-    if (retry && this.retryLater(error)) return;
-    if (this.loggedIn) {
-      this.giveUp(error);
-      return;
-    }
-    // The first connection never worked: POE's events; the caller posts `connect` or `login`.
-    this.setPseudoStatus(error);
-    if (control && !control.closed) {
-      this.machine.moveTo('awaiting_login', 'login refused');
-      this.schedulePump();
-    } else {
-      this.machine.moveTo('idle', error.message);
-    }
-    this.emitFailure(control ? COMMANDS.login : COMMANDS.connect, undefined, error);
+  /** FEAT, asked once per session (an error or a server without FEAT gives an empty map). */
+  features(options?: CallOptions): Promise<Map<string, string>> {
+    this.featureCache ??= this.request('feat', [], options).then((reply) => reply.value, () => new Map<string, string>());
+    return this.featureCache;
   }
 
-  /** Schedules the next reconnect attempt; false when the retry strategy gives up. */
-  private retryLater(error: FtpError): boolean {
-    const attempt = ++this.attempts;
-    let delay: number | null;
-    try {
-      delay = this.options.retryStrategy(attempt, error);
-    } catch (failure) {
-      this.trace.note(`retryStrategy threw: ${String(failure)}`);
-      delay = null;
-    }
-    if (delay === null || !Number.isFinite(delay) || delay < 0) {
-      this.attempts = 0;
-      return false;
-    }
-    this.machine.moveTo('reconnecting', error.message);
-    this.delivery.push('reconnecting', attempt, delay, error.message);
-    this.backoff = setTimeout(() => {
-      this.backoff = null;
-      void this.establish();
-    }, delay);
-    return true;
+  /** RNFR + RNTO. */
+  rename(from: string, to: string, options?: CallOptions): Promise<CommandReply> {
+    return this.request('rename', [from, to], options);
   }
 
-  /** Reconnecting failed for good: every queued command fails with its own error event; nothing waits. */
-  private giveUp(error: FtpError): void {
-    this.attempts = 0;
-    this.setPseudoStatus(error);
-    this.machine.moveTo('idle', `reconnect gave up: ${error.message}`);
-    this.delivery.push('reconnect_error', error.replyCode, error.message, error);
-    const failure = error instanceof RestoreError || error instanceof SecurityError
-      ? error
-      : new ConnectionClosedError(`reconnecting failed: ${error.message}`, { cause: error });
-    for (const job of this.queue.splice(0)) this.report(job, failure);
+  /** DELE. */
+  removeFile(path: string, options?: CallOptions): Promise<CommandReply> {
+    return this.request('delete', [path], options);
   }
 
-  private attach(connection: ControlConnection): void {
-    this.control = connection;
-    this.abort = new AbortController();
-    connection.onReply = (reply) => {
-      this.last = { code: reply.code, message: reply.message };
-    };
-    connection.onUnsolicited = (reply) => this.delivery.push('server_message', reply.code, reply.text);
-    connection.onClose = (error) => this.connectionLost(connection, error);
+  /** RMD; with `recursive`, everything inside first (remote names are checked: see `docs/promises.md`). */
+  removeDir(path: string, options?: CallOptions & { recursive?: boolean }): Promise<void> {
+    return removeDir(this, path, options);
   }
 
-  /**
-   * The control connection is gone. A running command or login finishes first (its runner
-   * sees the loss) and decides; otherwise the session reconnects now or when work arrives.
-   */
-  private connectionLost(connection: ControlConnection, error: FtpError): void {
-    if (connection !== this.control) return; // a replaced connection: its late news is ignored
-    this.control = null;
-    this.lostWith = error;
-    this.abort.abort(error);
-    this.stopKeepalive();
-    if (this.ending) return;
-    this.setPseudoStatus(error);
-    this.delivery.push('disconnected', error.message);
-    if (this.current || this.state === 'authenticating' || this.state === 'restoring') return;
-    this.afterLoss(error);
+  /** MKD; with `recursive`, each missing parent too. Succeeds when the directory already exists. */
+  createDir(path: string, options?: CallOptions & { recursive?: boolean }): Promise<void> {
+    return createDir(this, path, options);
   }
 
-  /** Reconnects now when there is work (or the caller asked), else waits in `idle` for work (lazy). */
-  private afterLoss(error: FtpError): void {
-    if (this.ending) return;
-    const wanted = this.reconnectRequested || this.queue.length > 0 || !this.options.lazyReconnect;
-    this.reconnectRequested = false;
-    if (this.loggedIn && this.options.reconnect && wanted) {
-      if (!this.retryLater(error)) this.giveUp(error);
-      return;
-    }
-    this.machine.moveTo('idle', error.message);
+  /** SITE CHMOD with an octal mode (`0o644`) or a permission set. */
+  chmod(path: string, mode: number | Permissions, options?: CallOptions): Promise<CommandReply> {
+    return chmod(this, path, mode, options);
   }
 
-  private setPseudoStatus(error: FtpError): void {
-    if (error.replyCode !== null) this.last = { code: error.replyCode, message: error.message };
-    else this.last = { code: 421, message: error instanceof TimeoutError ? '[FtpSession] Timeout' : '[FtpSession] Connection closed' };
+  /** Whether `path` is an existing file (MLST, else SIZE, else a listing of its own directory). */
+  existsFile(path: string, options?: CallOptions): Promise<boolean> {
+    return existsFile(this, path, options);
   }
 
-  // ---- queue --------------------------------------------------------------------------------
-
-  private enqueue(job: Job): void {
-    this.queue.push(job);
-    // Lazy reconnect: the connection was lost while idle, and now there is work.
-    if (this.state === 'idle' && this.loggedIn) this.afterLoss(this.lostWith ?? new ConnectionClosedError('not connected'));
-    this.schedulePump();
+  /** NLST: the names in `dir` (default: the working directory). */
+  listDirs(dir?: string, options?: CallOptions): Promise<string[]> {
+    return listDirs(this, dir, options);
   }
 
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+  /** LIST: the listing text, one line per entry, each ending in `\n`. */
+  async list(dir?: string, options?: CallOptions): Promise<string> {
+    const lines = await this.request('list', dir === undefined ? [] : [dir], options);
+    return lines.map((line) => `${line}\n`).join('');
   }
 
-  /** Starts the next command the current state allows, if none is running. */
-  private pump(): void {
-    if (this.current || !this.control) return;
-    if (this.state === 'awaiting_login') {
-      const index = this.queue.findIndex((job) => job.spec.kind === 'login');
-      if (index === -1) return;
-      const [job] = this.queue.splice(index, 1);
-      const [user, password, account] = job!.args;
-      this.credentials = { user: user!, password, account };
-      void this.authenticate(this.control);
-      return;
-    }
-    if (this.state !== 'ready') return;
-    const job = this.queue.shift();
-    if (!job) {
-      this.startKeepalive();
-      return;
-    }
-    if (job.spec.kind === 'login') {
-      this.emitFailure(job.spec, job.param, new InvalidStateError('already logged in'));
-      this.schedulePump();
-    } else if (job.spec.kind === 'setting') {
-      this.settings.connectionMode = job.args[0] as 'active' | 'passive';
-      this.delivery.push('mode', this.settings.connectionMode);
-      this.schedulePump();
-    } else {
-      this.run(job);
-    }
+  /** RETR into a string (UTF-8). */
+  async retrText(path: string, options?: TransferCallOptions): Promise<string> {
+    return (await this.request('get', [path], options)).toString('utf8');
   }
 
-  private run(job: Job): void {
-    const control = this.control!;
-    this.stopKeepalive();
-    this.current = job;
-    job.progress.sent = false;
-    this.machine.moveTo('busy', job === this.keepaliveJob ? 'keepalive' : job.spec.name);
-    const ctx = this.context(control);
-    const runner = RUNNERS[job.spec.kind as keyof typeof RUNNERS];
-    const attempt = job === this.keepaliveJob
-      ? control.command('NOOP')
-      : job.progress.verify ? runVerified(ctx, job, runner) : runner(ctx, job);
-    attempt.then(
-      // A runner that returns has emitted the outcome or handed its failure to settle(); a
-      // connection that closes right after it changes nothing for this command.
-      () => this.finish(job, null),
-      (error: unknown) => {
-        // Runners throw only when the connection is lost, or on a bug: either way, replies on
-        // this connection can no longer be trusted to pair with commands, so it is dropped.
-        const lost = asFtpError(error);
-        control.destroy(lost);
-        this.finish(job, lost);
-      },
-    );
+  /** Downloads `remote` to `localPath`: resume, temporary name, progress, verification (see {@link FileTransferOptions}). */
+  retrFile(remote: string, localPath: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+    return retrFile(this, remote, localPath, options);
   }
 
-  /** The current attempt ended; `lost` is set when the connection was lost during it. */
-  private finish(job: Job, lost: FtpError | null): void {
-    if (this.current !== job) return;
-    this.current = null;
-    const again = this.runAgain;
-    this.runAgain = false;
-    if (job.spec.changes === 'quit') {
-      this.closing ??= this.shutdown('quit');
-      return;
-    }
-    if (job !== this.keepaliveJob) {
-      if (again) this.requeue(job);
-      else if (lost) this.recoverLost(job, lost);
-      else this.complete(job);
-    }
-    if (!this.control) {
-      this.afterLoss(lost ?? this.lostWith ?? new ConnectionClosedError('control connection closed'));
-      return;
-    }
-    if (this.state === 'busy') this.machine.moveTo('ready', `${job.spec.name} done`);
-    this.schedulePump();
+  /** Uploads `localPath` to `remote`: resume, temporary name, progress, verification (see {@link FileTransferOptions}). */
+  store(localPath: string, remote: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+    return store(this, localPath, remote, options);
   }
 
-  /** Applies the retry policy to a command whose attempt ended with `error` on a live connection. */
-  private settle(job: Job, error: FtpError): void {
-    const recovery = this.options.reconnect
-      ? recoverFromFailure(job.spec, job.progress, error, this.settings.type, this.options.maxCommandRetries)
-      : { action: 'report' as const, error };
-    if (recovery.action === 'report') this.report(job, recovery.error);
-    else this.runAgain = true;
+  // ---- streams -------------------------------------------------------------------------------
+
+  /** RETR as a Readable with backpressure to the data socket. Destroying it aborts the transfer. */
+  download(remote: string, options?: DownloadOptions): Readable {
+    return downloadStream(this.queueCommand, remote, options);
   }
 
-  /** Applies the retry policy to a command whose connection was lost under it. */
-  private recoverLost(job: Job, lost: FtpError): void {
-    const recovery = this.options.reconnect && this.loggedIn
-      ? recoverFromLoss(job.spec, job.progress, lost, this.settings.type, this.options.maxCommandRetries)
-      : { action: 'report' as const, error: lost };
-    if (recovery.action === 'report') {
-      this.report(job, recovery.error);
-      return;
-    }
-    job.progress.verify = recovery.action === 'verify';
-    this.requeue(job);
+  /** STOR (or APPE) from a Readable, an async iterable, a Buffer or a string. */
+  upload(remote: string, source: UploadSource, options?: UploadOptions): Promise<void> {
+    return uploadFrom(this.queueCommand, remote, source, options);
   }
-
-  /** Puts an interrupted command back at the head of the queue, so posted commands keep their order. */
-  private requeue(job: Job): void {
-    job.progress.retries++;
-    this.trace.note(`${job.spec.name} runs again (retry ${job.progress.retries}${job.progress.delivered ? `, ${job.progress.delivered} delivered` : ''})`);
-    this.queue.unshift(job);
-  }
-
-  /** The command is over (success or reported failure): an upload's feed closes. */
-  private complete(job: Job): void {
-    if (job.feed) job.feed.finished = true;
-    if (this.openFeed === job.feed) this.openFeed = null;
-  }
-
-  /** Reports the command's failure as its error event; it will not run again. */
-  private report(job: Job, error: FtpError): void {
-    this.complete(job);
-    this.emitFailure(job.spec, job.param, error);
-  }
-
-  private context(control: ControlConnection): RunContext {
-    return {
-      control,
-      options: this.options,
-      settings: this.settings,
-      events: this.delivery,
-      trace: this.trace,
-      signal: this.abort.signal,
-      fail: (job, error) => this.settle(job, error),
-    };
-  }
-
-  // ---- keepalive ------------------------------------------------------------------------------
-
-  private startKeepalive(): void {
-    if (this.options.keepalive === 0 || this.keepaliveTimer) return;
-    this.keepaliveTimer = setTimeout(() => {
-      this.keepaliveTimer = null;
-      if (this.state === 'ready' && !this.current && this.queue.length === 0 && this.control) this.run(this.keepaliveJob);
-    }, this.options.keepalive);
-  }
-
-  private stopKeepalive(): void {
-    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
-    this.keepaliveTimer = null;
-  }
-
-  // ---- uploads --------------------------------------------------------------------------------
-
-  private feed(spec: CommandSpec, data: Buffer | Uint8Array | string | undefined): void {
-    const feed = this.openFeed;
-    if (!feed || feed.finished || feed.closed) {
-      this.emitFailure(spec, undefined, new InvalidStateError(`${spec.name}: no upload is open (post 'put' first)`));
-      return;
-    }
-    if (spec.name === 'put_close') this.openFeed = null;
-    feedUpload(feed, spec.name === 'put_close' ? null : data!, this.options.maxUploadBuffer);
-  }
-
-  // ---- events and shutdown ------------------------------------------------------------------
-
-  /** Emits the error event of a command: `login_error`, `connect_error`, `put_error` or `<name>_error`. */
-  private emitFailure(spec: CommandSpec, param: string | undefined, error: FtpError): void {
-    const push = (name: string, ...args: unknown[]) => this.delivery.pushNamed(name, ...args);
-    if (spec.kind === 'login' || spec.kind === 'connect') push(`${spec.kind}_error`, error.replyCode, error.message, error);
-    else if (spec.kind === 'upload' || spec.kind === 'feed') push('put_error', error.replyCode, error.message, param, error);
-    else push(`${spec.name}_error`, error.replyCode, error.message, param, error);
-  }
-
-  private async shutdown(reason: string): Promise<void> {
-    if (this.backoff) clearTimeout(this.backoff);
-    this.backoff = null;
-    this.stopKeepalive();
-    for (const job of this.queue.splice(0)) this.report(job, new SessionClosedError());
-    const control = this.control;
-    if (this.state === 'idle') {
-      this.machine.moveTo('closed', reason);
-    } else {
-      // Nothing is outstanding on the connection in these states, so QUIT can be sent.
-      const idle = (this.state === 'ready' || this.state === 'awaiting_login') && reason !== 'quit';
-      this.machine.moveTo('closing', reason);
-      const job = this.current;
-      this.current = null;
-      if (job && job !== this.keepaliveJob) this.report(job, new SessionClosedError(`session closed while ${job.spec.name} was running`));
-      if (control && idle) {
-        try {
-          await control.request('QUIT');
-        } catch {
-          // The connection is being released either way.
-        }
-      }
-      control?.destroy(new SessionClosedError());
-      this.control = null;
-      this.abort.abort(new SessionClosedError());
-      this.machine.moveTo('closed', reason);
-      if (control) this.delivery.push('disconnected', reason);
-    }
-    this.delivery.push('closed');
-  }
-}
-
-function asFtpError(error: unknown): FtpError {
-  return error instanceof FtpError ? error : new FtpError('ERR_FTP_PROTOCOL', String(error));
 }

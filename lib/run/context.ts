@@ -5,11 +5,11 @@
  * They throw only when the control connection itself is lost; the session decides what that
  * means for the command (fail it now, or retry after a reconnect).
  */
-import { FtpError, ReplyError } from '../errors.js';
+import { AbortError, FtpError, PartialTransferError, ReplyError } from '../errors.js';
 import type { JobProgress } from '../retry.js';
 import type { CommandSpec } from '../commands.js';
-import type { EventDelivery } from '../events.js';
-import type { ResolvedOptions } from '../options.js';
+import type { EventSink } from '../events.js';
+import type { ResolvedOptions, TransferMode } from '../options.js';
 import type { Reply } from '../protocol/reply.js';
 import { parsePwdReply } from '../protocol/values.js';
 import type { ControlConnection } from '../transport/control.js';
@@ -26,6 +26,8 @@ export interface SessionSettings extends DataSettings {
   readonly opts: Map<string, readonly string[]>;
   /** The server's FEAT, once asked for (used to check lost replies), else null. */
   features: Map<string, string> | null;
+  /** A REST was accepted and its transfer command refused: the next transfer sends `REST 0` first (RFC 3659 §5.3). */
+  staleRest: boolean;
 }
 
 /** Bytes posted with `put_data` for one upload, waiting to be written. */
@@ -43,16 +45,65 @@ export interface UploadFeed {
   wake: () => void;
 }
 
+/**
+ * A download's backpressure: the consumer sets `paused` while it wants no more data; the runner
+ * then stops reading the data connection and sets `onResume`, which the consumer calls when it
+ * wants data again.
+ */
+export interface Flow {
+  readonly paused: boolean;
+  onResume: (() => void) | null;
+}
+
+/** Receives one command's outcome in place of the session's listeners (the promise API). */
+export interface JobObserver {
+  /** Each event the command emits (its success event included), in order, synchronously. */
+  event(name: string, args: readonly unknown[]): void;
+  /** The command failed for good (its error event is not emitted). */
+  failed(error: FtpError): void;
+  /** Downloads: the consumer's backpressure. */
+  readonly flow?: Flow;
+}
+
+/** What the promise API adds to a command. */
+export interface JobRequest {
+  readonly observer?: JobObserver;
+  /** Aborts the command: it leaves the queue, or a running transfer is stopped with ABOR. */
+  readonly signal?: AbortSignal;
+  /** This command's file-transfer type, in place of the session's `transferMode`. */
+  readonly transferMode?: TransferMode;
+  /** The byte a transfer starts at: REST before RETR, or before STOR. */
+  readonly offset?: number;
+  /** An upload's data source, fed by the caller (never the session's `put_data` feed). */
+  readonly feed?: UploadFeed;
+}
+
 /** One posted command, ready to run. */
-export interface Job {
+export interface Job extends JobRequest {
   readonly spec: CommandSpec;
   readonly args: readonly string[];
   /** The first argument, echoed in events. */
   readonly param: string | undefined;
-  /** For uploads: the posted data. */
-  readonly feed?: UploadFeed;
   /** Its attempts so far (a command that runs again after a failure keeps it). */
   readonly progress: JobProgress;
+}
+
+/** The events of a job whose outcome goes to an observer. */
+export function observedEvents(observer: JobObserver): EventSink {
+  const pushNamed = (name: string, ...args: unknown[]) => observer.event(name, args);
+  return { push: pushNamed as EventSink['push'], pushNamed };
+}
+
+/** The error a command aborted by `signal` fails with. */
+export function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('the operation was aborted', { cause: signal.reason });
+}
+
+/** Fails `job` with an {@link AbortError} and returns true when its signal has aborted. */
+export function aborted(ctx: RunContext, job: Job): boolean {
+  if (!job.signal?.aborted) return false;
+  ctx.fail(job, abortError(job.signal));
+  return true;
 }
 
 /** What runners use. */
@@ -60,7 +111,7 @@ export interface RunContext {
   readonly control: ControlConnection;
   readonly options: ResolvedOptions;
   readonly settings: SessionSettings;
-  readonly events: EventDelivery;
+  readonly events: EventSink;
   readonly trace: Trace;
   /** Aborted when the control connection is lost. */
   readonly signal: AbortSignal;
@@ -78,16 +129,24 @@ export function announce(ctx: RunContext, job: Job, event: string, ...args: unkn
   ctx.events.pushNamed(event, ...args);
 }
 
-/** Resolves with `promise`, or rejects as soon as the control connection is lost. */
-export function guard<T>(ctx: RunContext, promise: Promise<T>): Promise<T> {
+/**
+ * Resolves with `promise`, or rejects as soon as the control connection is lost (with the
+ * loss) or `job` is aborted (with an {@link AbortError}, which the runner reports).
+ */
+export function guard<T>(ctx: RunContext, promise: Promise<T>, job?: Job): Promise<T> {
   if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+  const jobSignal = job?.signal;
+  if (jobSignal?.aborted) return Promise.reject(abortError(jobSignal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => { ctx.signal.removeEventListener('abort', onAbort); resolve(value); },
-      (error) => { ctx.signal.removeEventListener('abort', onAbort); reject(error); },
-    );
+    const onLoss = () => reject(ctx.signal.reason);
+    const onAbort = () => reject(abortError(jobSignal!));
+    ctx.signal.addEventListener('abort', onLoss, { once: true });
+    jobSignal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      ctx.signal.removeEventListener('abort', onLoss);
+      jobSignal?.removeEventListener('abort', onAbort);
+    };
+    promise.then((value) => { done(); resolve(value); }, (error) => { done(); reject(error); });
   });
 }
 
@@ -118,12 +177,12 @@ export function replyError(reply: Reply): ReplyError {
 }
 
 /**
- * With `transferMode` 'ascii' or 'binary', makes sure the server's TYPE is A or I before a file
+ * With `transferMode` (the job's, else the session's) 'ascii' or 'binary', makes sure the server's TYPE is A or I before a file
  * transfer (sent only when the session does not already know it is). Returns false, after
  * reporting the error, when the server refuses.
  */
 export async function ensureTransferType(ctx: RunContext, job: Job): Promise<boolean> {
-  const mode = ctx.options.transferMode;
+  const mode = job.transferMode ?? ctx.options.transferMode;
   if (mode === 'manual') return true;
   const wanted = mode === 'binary' ? 'I' : 'A';
   if (ctx.settings.type === wanted) return true;
@@ -184,9 +243,23 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
 export async function prepareTransfer(ctx: RunContext, job: Job, isFile: boolean): Promise<PendingData | null> {
   if (isFile && !(await ensureTransferType(ctx, job))) return null;
   try {
-    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options, ctx.trace));
+    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options, ctx.trace), job);
   } catch (error) {
     ctx.fail(job, reportable(ctx, error));
     return null;
   }
+}
+
+/**
+ * Sends `REST offset` right before the transfer command (RFC 3659 §5.3: nothing may come
+ * between), or `REST 0` when an earlier REST may still be pending. False, after failing the
+ * job, when the server refuses to restart at `offset` (`restart-refused`: only byte 0 can work).
+ */
+export async function restartAt(ctx: RunContext, job: Job, offset: number): Promise<boolean> {
+  if (offset === 0 && !ctx.settings.staleRest) return true;
+  const reply = await ctx.control.command(`REST ${offset}`);
+  ctx.settings.staleRest = reply.code === 350;
+  if (reply.code === 350 || offset === 0) return true;
+  ctx.fail(job, new PartialTransferError(`${job.spec.name}: the server refused REST ${offset} (${reply.code} ${reply.text}): it cannot start at byte ${offset}, only from the beginning`, reply.code, 'restart-refused'));
+  return false;
 }

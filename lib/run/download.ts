@@ -8,7 +8,7 @@ import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
 import { dataConnectionFailed, type DataStream } from '../transport/data.js';
-import { announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext } from './context.js';
+import { aborted, announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, restartAt, type Flow, type Job, type RunContext } from './context.js';
 
 /** Runs one download job; see the module comment. */
 export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
@@ -18,10 +18,12 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
   if (!data) return;
   try {
     if (data.mode === 'passive') announce(ctx, job, `${spec.name}_connected`, param);
+    if (aborted(ctx, job)) return;
     // A resumed get asks for the rest of the file; REST comes right before RETR (RFC 3659 §5.3).
     const offset = isFile ? progress.delivered : 0;
-    if (offset > 0 && !(await restart(ctx, job, offset))) return;
+    if (!(await restartAt(ctx, job, offset))) return;
     const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
+    ctx.settings.staleRest = first.code >= 400;
     if (first.code >= 400) {
       ctx.fail(job, replyError(first));
       return;
@@ -44,9 +46,9 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
     let dataError: FtpError | null = null;
     let received = 0;
     try {
-      const stream = await guard(ctx, data.socket());
+      const stream = await guard(ctx, data.socket(), job);
       if (data.mode === 'active') announce(ctx, job, `${spec.name}_connected`, param);
-      received = await guard(ctx, receive(stream, ctx, deliver, isFile));
+      received = await guard(ctx, receive(stream, ctx, deliver, isFile, job.observer?.flow), job);
     } catch (error) {
       dataError = reportable(ctx, error);
       data.close();
@@ -63,14 +65,6 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
   }
 }
 
-/** Sends `REST offset`; false (after failing the job) when the server will not restart there. */
-async function restart(ctx: RunContext, job: Job, offset: number): Promise<boolean> {
-  const reply = await ctx.control.command(`REST ${offset}`);
-  if (reply.code === 350) return true;
-  ctx.fail(job, new PartialTransferError(`${job.spec.name}: interrupted after ${offset} bytes, and the server refused REST ${offset} (${reply.code} ${reply.text}): the rest cannot be fetched without delivering bytes twice`, reply.code));
-  return false;
-}
-
 /**
  * Bytes missing against the "(N bytes)" of a binary RETR's 150 reply; 0 when unknown or complete.
  * `received` counts from the start of the file (a resumed RETR's 150 may announce the whole
@@ -84,9 +78,10 @@ function missingBytes(preliminary: Reply, received: number, type: string | null)
 
 /**
  * Reads the data connection to its end, delivering chunks of at most `blockSize` bytes (files) or
- * single lines (listings). Times out only when no byte arrives for `timeout` ms.
+ * single lines (listings). Times out only when no byte arrives for `timeout` ms while reading
+ * (not while `flow` holds it paused for a slow consumer).
  */
-function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean): Promise<number> {
+function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean, flow?: Flow): Promise<number> {
   const { blockSize, timeout, maxLineBytes } = ctx.options;
   const { socket } = stream;
   const lines = bytes ? null : new LineSplitter(maxLineBytes);
@@ -98,7 +93,10 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
     };
     if (stream.error) return fail(dataConnectionFailed(stream.error));
     if (stream.ended) return resolve(0);
-    socket.setTimeout(timeout, () => fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`)));
+    socket.setTimeout(timeout, () => {
+      if (flow?.onResume) return; // paused for the consumer, not idle
+      fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`));
+    });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       try {
@@ -106,6 +104,11 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
         else for (let at = 0; at < chunk.length; at += blockSize) deliver(chunk.subarray(at, at + blockSize));
       } catch (error) {
         fail(error as FtpError);
+        return;
+      }
+      if (flow?.paused && !flow.onResume) {
+        socket.pause();
+        flow.onResume = () => socket.resume();
       }
     });
     socket.on('error', (error) => fail(dataConnectionFailed(error)));

@@ -9,7 +9,7 @@
 import { DataConnectionError, FtpError, InvalidStateError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
 import { dataConnectionFailed, type DataStream } from '../transport/data.js';
-import { announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, type Job, type RunContext, type UploadFeed } from './context.js';
+import { aborted, announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, restartAt, type Job, type RunContext, type UploadFeed } from './context.js';
 
 /** Creates the feed an upload job collects `put_data` into. */
 export function createFeed(): UploadFeed {
@@ -42,8 +42,15 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
   if (!data) return;
   try {
     if (data.mode === 'passive') announce(ctx, job, 'put_connected', param);
+    if (job.feed!.failure) {
+      ctx.fail(job, job.feed!.failure); // the caller's source failed before anything was sent
+      return;
+    }
+    if (aborted(ctx, job)) return;
+    if (!(await restartAt(ctx, job, job.offset ?? 0))) return;
     job.progress.sent = true;
     const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
+    ctx.settings.staleRest = first.code >= 400;
     if (first.code >= 200) {
       ctx.fail(job, first.code >= 400 ? replyError(first) : new DataConnectionError(`the server did not accept data: ${first.code} ${first.text}`));
       return;
@@ -61,7 +68,7 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
     try {
       const stream = await guard(ctx, data.socket());
       if (data.mode === 'active') announce(ctx, job, 'put_connected', param);
-      await guard(ctx, send(stream, job, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early));
+      await guard(ctx, send(stream, job, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early), job);
     } catch (error) {
       sendError = reportable(ctx, error);
       data.close();

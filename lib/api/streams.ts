@@ -1,0 +1,121 @@
+/**
+ * Node streams over the session's queue: a download is a Readable whose backpressure reaches
+ * the data socket (a slow reader slows the server down; memory stays flat), and an upload reads
+ * its source only as fast as the data connection takes it.
+ */
+import { Readable } from 'node:stream';
+import { describe, FtpError, LocalIoError } from '../errors.js';
+import { createFeed, feedUpload } from '../run/upload.js';
+import type { Flow, UploadFeed } from '../run/context.js';
+import { call, jobOptions, type Submit, type TransferCallOptions } from './request.js';
+
+/** Options of {@link downloadStream}. */
+export interface DownloadOptions extends TransferCallOptions {
+  /** Start at this byte (REST); the file must be transferred in binary. Default 0. */
+  offset?: number | undefined;
+  /** Bytes the stream buffers before the data socket is paused. Default 1 MiB. */
+  highWaterMark?: number | undefined;
+  /** Sees each chunk as it is received (progress, hashing). */
+  onData?: ((chunk: Buffer) => void) | undefined;
+  /** Sees the server's 1xx reply to RETR (its text may announce the size). */
+  onStart?: ((code: number, text: string) => void) | undefined;
+}
+
+/** The sources {@link uploadFrom} reads. */
+export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Array | string;
+
+/** Options of {@link uploadFrom}. */
+export interface UploadOptions extends TransferCallOptions {
+  /** `'put'` (STOR, default), `'appe'` (APPE: append to the remote file). */
+  command?: 'put' | 'appe' | undefined;
+  /** With `put`: REST this byte before STOR (the server writes from there). */
+  offset?: number | undefined;
+  /** Bytes read ahead of the socket. Default 1 MiB. */
+  highWaterMark?: number | undefined;
+  /** Sees each chunk once the socket has taken it. */
+  onFlushed?: ((bytes: number) => void) | undefined;
+}
+
+const DEFAULT_HIGH_WATER = 1024 * 1024;
+
+/** RETR `remote` as a Readable. Destroying the stream aborts the transfer (ABOR). */
+export function downloadStream(submit: Submit, remote: string, options: DownloadOptions = {}): Readable {
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  const flow: Flow & { paused: boolean } = { paused: false, onResume: null };
+  const stream = new Readable({
+    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER,
+    read() {
+      flow.paused = false;
+      const resume = flow.onResume;
+      flow.onResume = null;
+      resume?.();
+    },
+    destroy(error, callback) {
+      cancel.abort(error ?? new Error('download stream destroyed'));
+      callback(error);
+    },
+  });
+  call(submit, 'get', [remote], {
+    ...jobOptions({ ...options, signal }),
+    ...(options.offset ? { offset: options.offset } : {}),
+    flow,
+    onEvent(event, args) {
+      if (event === 'get_server') options.onStart?.(args[0] as number, args[1] as string);
+      if (event !== 'get_data') return;
+      const chunk = args[0] as Buffer;
+      options.onData?.(chunk);
+      if (!stream.push(chunk)) flow.paused = true;
+    },
+  }).then(() => stream.push(null), (error: Error) => stream.destroy(error));
+  return stream;
+}
+
+/**
+ * STOR (or APPE) `remote` from `source`. Resolves once the server confirmed the whole upload;
+ * a source that fails fails the upload (it never looks complete).
+ */
+export async function uploadFrom(submit: Submit, remote: string, source: UploadSource, options: UploadOptions = {}): Promise<void> {
+  const feed = createFeed();
+  const limit = options.highWaterMark ?? DEFAULT_HIGH_WATER;
+  let wake: () => void = () => {};
+  let flushed = 0;
+  let over = false;
+  const done = call(submit, options.command ?? 'put', [remote], {
+    ...jobOptions(options),
+    ...(options.offset ? { offset: options.offset } : {}),
+    feed,
+    onEvent(event, args) {
+      if (event !== 'put_flushed') return;
+      flushed += args[0] as number;
+      options.onFlushed?.(args[0] as number);
+      wake();
+    },
+  }).finally(() => {
+    over = true;
+    wake();
+  });
+  done.catch(() => {}); // awaited below, after the source is read
+
+  const chunks = typeof source === 'string' || source instanceof Uint8Array ? [source] : source;
+  let fed = 0;
+  try {
+    for await (const chunk of chunks) {
+      if (over) break;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      feedUpload(feed, bytes, Number.MAX_SAFE_INTEGER);
+      fed += bytes.length;
+      while (!over && fed - flushed > limit) await new Promise<void>((resolve) => { wake = resolve; });
+    }
+    if (!over) feedUpload(feed, null, 0);
+  } catch (error) {
+    failFeed(feed, error);
+  }
+  await done;
+}
+
+/** A source that failed: the upload fails with its error (wrapped when it is no FtpError). */
+function failFeed(feed: UploadFeed, error: unknown): void {
+  feed.failure ??= error instanceof FtpError ? error : new LocalIoError(`the upload's source failed: ${describe(error)}`, { cause: error });
+  feed.wake();
+}
