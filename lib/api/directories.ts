@@ -69,10 +69,10 @@ export function chmod(ftp: FtpSession, path: string, mode: number | Permissions,
   return ftp.request('site', ['CHMOD', octalMode(mode), path], options);
 }
 
-/** NLST `dir`: the names, with no empty entries. */
+/** NLST `dir`: the names as the server gives them, without empty entries, `.` and `..`. */
 export async function listDirs(ftp: FtpSession, dir?: string, options: CallOptions = {}): Promise<string[]> {
   const lines = await ftp.request('nlst', dir === undefined || dir === '' ? [] : [dir], options);
-  return lines.filter((line) => line.trim() !== '');
+  return lines.filter((line) => line.trim() !== '' && !['.', '..'].includes(posix.basename(line)));
 }
 
 /** The octal digits of a numeric mode or a permission set. */
@@ -154,7 +154,7 @@ async function entries(ftp: FtpSession, dir: string, options: CallOptions): Prom
     });
   }
   const names = await listDirs(ftp, dir, options);
-  return names.map((name) => plainName(name, dir)).filter((name) => name !== '.' && name !== '..').map((name) => ({ name, type: 'unknown' as const }));
+  return names.map((name) => ({ name: plainName(name, dir), type: 'unknown' as const }));
 }
 
 /**

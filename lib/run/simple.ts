@@ -2,12 +2,14 @@
 import { posix } from 'node:path';
 import { ConnectionClosedError, FtpError, ProtocolError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
-import { announce, askWorkingDirectory, replyError, type Job, type RunContext } from './context.js';
+import { announce, askWorkingDirectory, ensureTransferType, replyError, type Job, type RunContext } from './context.js';
 
 /** Sends the command; emits `<name>(code, text, param[, result])` or `<name>_error`. */
 export async function runSimple(ctx: RunContext, job: Job): Promise<void> {
   const { spec, args, param } = job;
   const line = spec.verb === null ? formatCommand(args[0]!, args.slice(1)) : formatCommand(spec.verb, args);
+  // A call that names its transfer type (SIZE for a binary transfer) gets that TYPE first.
+  if (job.transferMode && !(await ensureTransferType(ctx, job))) return;
   job.progress.sent = true;
   const reply = await ctx.control.command(line);
   if (reply.code >= 400) {
