@@ -413,6 +413,11 @@ export class SessionCore extends TypedEventEmitter {
       this.report(job, abortError(job.signal));
       return;
     }
+    if (job.observer && this.state === 'idle' && !this.loggedIn) {
+      // A promise must settle: nothing would run it until the caller posts `connect`.
+      this.report(job, new ConnectionClosedError(`not connected (${this.last.message || 'the first connect failed'}): post 'connect' first`));
+      return;
+    }
     // Aborted while queued: leaves the queue at once. While running, the runner sees the signal.
     if (job.signal) {
       const signal = job.signal;

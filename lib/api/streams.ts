@@ -95,7 +95,11 @@ export async function uploadFrom(submit: Submit, remote: string, source: UploadS
     over = true;
     wake();
   });
-  done.catch(() => {}); // awaited below, after the source is read
+  // Awaited below, after the source is read; a failed upload stops a Readable source at once
+  // (it may never produce again, as pipeline() would do).
+  done.catch(() => {
+    if (source instanceof Readable) source.destroy();
+  });
 
   const chunks = typeof source === 'string' || source instanceof Uint8Array ? [source] : source;
   let fed = 0;
