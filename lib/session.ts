@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { CommandArgs } from './commands.js';
 import { SessionCore } from './core.js';
+import { ReplyError } from './errors.js';
 import type { FtpSessionOptions } from './options.js';
 import { chmod, createDir, existsFile, listDirs, removeDir, type Permissions } from './api/directories.js';
 import { retrFile, store, type FileTransferOptions, type FileTransferResult } from './api/files.js';
@@ -87,9 +88,13 @@ export class FtpSession extends SessionCore {
     return (await this.request('mdtm', [path], options)).value;
   }
 
-  /** FEAT, asked once per session (an error or a server without FEAT gives an empty map). */
-  features(options?: CallOptions): Promise<Map<string, string>> {
-    this.featureCache ??= this.request('feat', [], options).then((reply) => reply.value, () => new Map<string, string>());
+  /** FEAT, asked once per session (a server that refuses FEAT offers nothing: an empty map). */
+  features(): Promise<Map<string, string>> {
+    this.featureCache ??= this.request('feat', []).then((reply) => reply.value, (error: unknown) => {
+      if (error instanceof ReplyError) return new Map<string, string>();
+      this.featureCache = null; // not the server's answer (connection lost, session closed): ask again next time
+      throw error;
+    });
     return this.featureCache;
   }
 

@@ -25,7 +25,7 @@ const NOT_IMPLEMENTED: ReadonlySet<number> = new Set([500, 502, 504]);
 
 /** Whether `path` is an existing file: MLST when offered, else SIZE, else an NLST of its own directory. */
 export async function existsFile(ftp: FtpSession, path: string, options: CallOptions = {}): Promise<boolean> {
-  if ((await ftp.features(options)).has('MLST')) {
+  if ((await ftp.features()).has('MLST')) {
     const entry = await mlst(ftp, path, options);
     return entry !== null && entry.facts.get('type')?.toLowerCase() === 'file';
   }
@@ -107,7 +107,7 @@ async function mlst(ftp: FtpSession, path: string, options: CallOptions) {
 
 /** Whether `path` is a directory: MLST's type fact, else CWD into it and back (Net::FTP's way). */
 async function isDirectory(ftp: FtpSession, path: string, options: CallOptions): Promise<boolean> {
-  if ((await ftp.features(options)).has('MLST')) {
+  if ((await ftp.features()).has('MLST')) {
     const type = (await mlst(ftp, path, options))?.facts.get('type')?.toLowerCase();
     return type === 'dir' || type === 'cdir';
   }
@@ -144,7 +144,7 @@ async function empty(ftp: FtpSession, dir: string, options: CallOptions, depth: 
 
 /** The entries of `dir` with their type when the server says it; names that are not plain names are refused. */
 async function entries(ftp: FtpSession, dir: string, options: CallOptions): Promise<Array<{ name: string; type: 'dir' | 'other' | 'unknown' }>> {
-  if ((await ftp.features(options)).has('MLST')) {
+  if ((await ftp.features()).has('MLST')) {
     const lines = await ftp.request('mlsd', [dir], options);
     return lines.flatMap((line) => {
       const entry = parseFactLine(line);

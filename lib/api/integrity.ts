@@ -26,7 +26,7 @@ export async function verifyCopy(ftp: FtpSession, remote: string, localPath: str
   if (mode === false) return null;
   const localSize = await localFileSize(localPath);
   if (mode === 'hash' && localSize > 0) {
-    const method = chooseHashMethod(await ftp.features(options), PREFERRED);
+    const method = chooseHashMethod(await ftp.features(), PREFERRED);
     const remoteHash = method ? await askHash(ftp, method, remote, options) : null;
     if (method && remoteHash !== null) {
       const name = method.verb === 'HASH' ? `HASH ${method.algorithm}` : method.verb;
