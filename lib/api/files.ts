@@ -63,6 +63,10 @@ interface Direction {
   transfer(offset: number, count: (bytes: number) => void, onTotal: (total: number) => void): Promise<void>;
   /** Removes the target (a temporary one, or after a `delete` mismatch). */
   discard(): Promise<void>;
+  /** Leaves a partial target for a later resume. */
+  keep(): Promise<void>;
+  /** Gives the finished target its final name (nothing to do when it was written in place). */
+  commit(): Promise<void>;
 }
 
 /** Downloads `remote` to `localPath`. */
@@ -95,16 +99,17 @@ export async function retrFile(ftp: FtpSession, remote: string, localPath: strin
       await pipeline(source, file).catch((error: unknown) => { throw asFtpError(error, `writing ${target}`); });
     },
     discard: () => rm(target, { force: true }),
+    // The remote time is the next resume's reference: the remote file has not changed while its MDTM is not newer.
+    keep: async () => { if (remoteTime) await utimes(target, remoteTime, remoteTime); },
+    async commit() {
+      await this.keep().catch(() => {});
+      if (target === localPath) return;
+      await rename(target, localPath).catch((error: unknown) => {
+        throw new LocalIoError(`cannot rename ${target} to ${localPath}: ${describe(error)}`, { cause: error });
+      });
+    },
   };
-  const result = await run(direction, start, remoteSize, binary, options, () => verifyCopy(ftp, remote, target, verifyMode(options, binary), call), async () => {
-    if (remoteTime) await utimes(target, remoteTime, remoteTime).catch(() => {}); // the resume check's reference
-  });
-  try {
-    if (target !== localPath) await rename(target, localPath);
-  } catch (error) {
-    throw new LocalIoError(`cannot rename ${target} to ${localPath}: ${describe(error)}`, { cause: error });
-  }
-  return result;
+  return run(direction, start, remoteSize, binary, options, () => verifyCopy(ftp, remote, target, verifyMode(options, binary), call));
 }
 
 /** Uploads `localPath` to `remote`. */
@@ -143,20 +148,22 @@ export async function store(ftp: FtpSession, localPath: string, remote: string, 
       }
     },
     discard: () => ftp.removeFile(target, call).then(() => {}),
+    keep: () => Promise.resolve(),
+    commit: () => (target === remote ? Promise.resolve() : renameRemote(ftp, target, remote, call)),
   };
-  const result = await run(direction, start, local.size, binary, options, () => verifyCopy(ftp, target, localPath, verifyMode(options, binary), call), async () => {});
-  if (target !== remote) await renameRemote(ftp, target, remote, call);
-  return result;
+  return run(direction, start, local.size, binary, options, () => verifyCopy(ftp, target, localPath, verifyMode(options, binary), call));
 }
 
 /**
  * The attempt loop both directions share: transfer from `start`; after a failure that may pass
  * (lost connection, data connection, timeout, 4xx) resume from what the target holds; after a
- * refused REST start over at 0; then verify, with the mismatch policy.
+ * refused REST start over at 0; then verify, with the mismatch policy (`throw` keeps the copy
+ * under its final name, `delete` removes it, `retry` starts over). A failed transfer leaves no
+ * target behind unless resuming was asked for (then the partial file is what a resume continues).
  */
 async function run(
   direction: Direction, start: number, total: number | undefined, binary: boolean, options: FileTransferOptions,
-  verify: () => Promise<string | null>, settle: () => Promise<void>,
+  verify: () => Promise<string | null>,
 ): Promise<FileTransferResult> {
   const attempts = options.attempts ?? 3;
   const meter = new ProgressMeter(options.onProgress ?? (() => {}), { interval: options.progressInterval ?? 1000, offset: start, total });
@@ -170,23 +177,29 @@ async function run(
       try {
         await direction.transfer(offset, (bytes) => { transferred += bytes; meter.add(bytes); }, (size) => { if (total === undefined) meter.setTotal(size); });
         const verified = await verify();
-        await settle();
+        await direction.commit();
         meter.finish();
         return { status: 'done', transferred, resumedFrom: start, verified, attempts: made };
       } catch (error) {
         if (!(error instanceof FtpError)) throw error;
         const mismatch = error instanceof IntegrityError;
-        if (mismatch && options.onMismatch === 'delete') await direction.discard();
-        const again = mismatch ? options.onMismatch === 'retry' : mayResume(error);
+        const policy = options.onMismatch ?? 'throw';
+        if (mismatch && policy === 'throw') {
+          await direction.commit();
+          meter.stop();
+          throw error;
+        }
+        const again = mismatch ? policy === 'retry' : mayResume(error);
         if (!again || made >= attempts) throw error;
         offset = mismatch || !binary || isRestartRefused(error) ? 0 : await direction.targetSize();
         meter.reset(offset);
       }
     }
   } catch (error) {
+    if (error instanceof IntegrityError && (options.onMismatch ?? 'throw') === 'throw') throw error; // kept, under its final name
     meter.stop();
-    await settle();
-    if (options.ifExists !== 'resume') await direction.discard().catch(() => {});
+    const keep = options.ifExists === 'resume' && !(error instanceof IntegrityError);
+    await (keep ? direction.keep() : direction.discard()).catch(() => {});
     throw error;
   }
 }

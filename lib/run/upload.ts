@@ -71,7 +71,7 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
       await guard(ctx, send(stream, job, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early), job);
     } catch (error) {
       sendError = reportable(ctx, error);
-      data.close();
+      data.close(true); // RST: what was sent must not look like the whole file
     }
     const { error } = await last.finish(sendError);
     if (error) ctx.fail(job, error);

@@ -80,8 +80,11 @@ export interface PendingData {
   readonly mode: 'passive' | 'active';
   /** Resolves with the connected socket (active: once the control peer connects, within the timeout). */
   socket(): Promise<DataStream>;
-  /** Releases the socket or listener. */
-  close(): void;
+  /**
+   * Releases the socket or listener. `reset` ends the connection with a TCP RST instead of a
+   * FIN, so a server cannot take an upload cut off by a failure for a complete one.
+   */
+  close(reset?: boolean): void;
 }
 
 /** The error for a data socket that failed (reset, refused, ...). */
@@ -123,8 +126,9 @@ async function openPassive(control: ControlConnection, settings: DataSettings, o
     const parsed = parsePasvReply(reply.text);
     target = { host: options.trustPasvAddress && parsed.host !== '0.0.0.0' ? parsed.host : control.remoteAddress, port: parsed.port };
   }
-  const { outer, stream } = ready(await connectData(target.host, target.port, options.timeout));
-  return { mode: 'passive', socket: () => stream, close: () => outer.destroy() };
+  const raw = await connectData(target.host, target.port, options.timeout);
+  const { outer, stream } = ready(raw);
+  return { mode: 'passive', socket: () => stream, close: (reset) => release(raw, outer, reset) };
 }
 
 /**
@@ -133,6 +137,12 @@ async function openPassive(control: ControlConnection, settings: DataSettings, o
  */
 function unsupported(code: number): boolean {
   return code >= 500;
+}
+
+/** Ends a data connection: `outer` (TLS or TCP) destroyed, after an RST on the TCP socket when `reset`. */
+function release(raw: Socket, outer: Socket, reset = false): void {
+  if (reset && !raw.destroyed) raw.resetAndDestroy();
+  outer.destroy();
 }
 
 function connectData(host: string, port: number, timeout: number): Promise<Socket> {
@@ -171,7 +181,7 @@ async function openActive(control: ControlConnection, settings: DataSettings, op
   return {
     mode: 'active',
     socket: () => accepted.wait(options.timeout),
-    close: () => accepted.cancel(),
+    close: (reset) => accepted.cancel(reset),
   };
 }
 
@@ -201,7 +211,8 @@ function listen(address: string, port: number): Promise<Server> {
  * Accepts the first connection whose remote address is `peer` (RFC 2577: a stranger's
  * connection is dropped, and waiting goes on). The listener closes once one is accepted.
  */
-function acceptFrom(server: Server, peer: string, ready: Ready): { wait(timeout: number): Promise<DataStream>; cancel(): void } {
+function acceptFrom(server: Server, peer: string, ready: Ready): { wait(timeout: number): Promise<DataStream>; cancel(reset?: boolean): void } {
+  let raw: Socket | null = null;
   let outer: Socket | null = null;
   let stream: Promise<DataStream> | null = null;
   let notify: ((s: Promise<DataStream>) => void) | null = null;
@@ -211,6 +222,7 @@ function acceptFrom(server: Server, peer: string, ready: Ready): { wait(timeout:
       incoming.destroy();
       return;
     }
+    raw = incoming;
     ({ outer, stream } = ready(incoming));
     server.close();
     notify?.(stream);
@@ -233,9 +245,9 @@ function acceptFrom(server: Server, peer: string, ready: Ready): { wait(timeout:
         };
       });
     },
-    cancel() {
+    cancel(reset) {
       server.close();
-      outer?.destroy();
+      if (raw && outer) release(raw, outer, reset);
       abandon?.(new DataConnectionError('the data connection was abandoned before the server connected'));
     },
   };

@@ -638,7 +638,7 @@ describe('promises: hash verification', () => {
   });
 
   for (const ifExists of ['overwrite', 'resume'] as const) {
-    it(`a wrong HASH with onMismatch 'throw', ifExists '${ifExists}': IntegrityError (method HASH SHA-256); ${ifExists === 'resume' ? 'the copy stays' : 'no copy, no .part left'}`, BOUND, async (t) => {
+    it(`a wrong HASH with onMismatch 'throw', ifExists '${ifExists}': IntegrityError (method HASH SHA-256); the copy is kept under its final name, no .part left`, BOUND, async (t) => {
       const { server, ftp } = await start(t, {
         files: { 'f.bin': content },
         handlers: {
@@ -654,14 +654,9 @@ describe('promises: hash verification', () => {
       assert.equal(error.method, 'HASH SHA-256');
       assert.match(error.message, /differs/);
       assert.equal(server.commands.filter((line) => line.startsWith('RETR')).length, 1, "'throw' does not transfer again");
-      // docs/files.md: the check deletes nothing, the cleanup after a failure removes the temporary
-      // file; only with ifExists 'resume' (written in place) does the copy stay.
-      if (ifExists === 'resume') {
-        assert.deepEqual(await readdir(dir), ['f.bin']);
-        assert.ok((await readFile(local)).equals(content), 'the copy stays as received');
-      } else {
-        assert.deepEqual(await readdir(dir), [], 'no target and no .part');
-      }
+      // 'throw' keeps the complete but unverified copy under its final name for the caller to inspect.
+      assert.deepEqual(await readdir(dir), ['f.bin']);
+      assert.ok((await readFile(local)).equals(content), 'the copy stays as received');
     });
   }
 
