@@ -10,12 +10,16 @@ export interface FileNode {
   kind: 'file';
   data: Buffer;
   mtime: Date;
+  /** Permission bits set by SITE CHMOD (default: 0o644 shown). */
+  mode?: number;
 }
 
 export interface DirNode {
   kind: 'dir';
   children: Map<string, FsNode>;
   mtime: Date;
+  /** Permission bits set by SITE CHMOD (default: 0o755 shown). */
+  mode?: number;
 }
 
 export type FsNode = FileNode | DirNode;
@@ -148,6 +152,7 @@ export class MemoryFs {
     else if (existing && options.offset) kept = existing.data.subarray(0, options.offset);
     if (!options.append && options.offset && kept.length < options.offset) throw new FsError('EINVAL', path);
     const file: FileNode = { kind: 'file', data: Buffer.concat([kept, data]), mtime: new Date() };
+    if (existing?.mode !== undefined) file.mode = existing.mode; // rewriting a file keeps its permissions
     dir.children.set(name, file);
     if (!existing) dir.mtime = new Date();
     return file;

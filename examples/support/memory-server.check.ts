@@ -259,7 +259,8 @@ async function main(): Promise<void> {
   await check('FEAT, HELP, OPTS, TYPE/MODE/STRU', async () => {
     const c = await Control.open();
     assert.deepEqual((await c.cmd('FEAT')).lines, [
-      '211-Features:', ' EPRT', ' EPSV', ' MDTM', ' MLST type*;size*;modify*;perm*;', ' REST STREAM', ' SIZE', ' UTF8', '211 End',
+      '211-Features:', ' EPRT', ' EPSV', ' HASH SHA-1*;SHA-256;SHA-512;MD5;', ' MDTM', ' MLST type*;size*;modify*;perm*;', ' REST STREAM',
+      ' SIZE', ' UTF8', '211 End',
     ]);
     const help = await c.cmd('HELP');
     assert.equal(help.code, 214);
@@ -320,6 +321,46 @@ async function main(): Promise<void> {
     assert.equal(mlst.code, 250);
     assert.match(mlst.lines[1] ?? '', new RegExp(`^ type=file;size=${binary.length};modify=\\d{14};perm=adfrw; /pub/data\\.bin$`));
     await c.close();
+  });
+  await check('HASH and OPTS HASH (ProFTPD mod_digest replies), SITE CHMOD', async () => {
+    const c = await Control.open();
+    const data = server.readFile('/pub/data.bin')!;
+    const sha1 = createHash('sha1').update(data).digest('hex');
+    assert.equal((await c.cmd('HASH /pub/data.bin')).lines[0], `213 SHA-1 0-${data.length} ${sha1} /pub/data.bin`);
+    assert.equal((await c.cmd('OPTS HASH')).lines[0], '200 SHA-1');
+    assert.equal((await c.cmd('OPTS HASH sha-256')).lines[0], '200 sha-256');
+    assert.equal((await c.cmd('OPTS HASH SHA256')).lines[0], '501 SHA256: Unsupported algorithm');
+    assert.equal((await c.cmd('HASH /pub/data.bin')).lines[0], `213 SHA-256 0-${data.length} ${sha256(data)} /pub/data.bin`);
+    assert.ok((await c.cmd('FEAT')).lines.includes(' HASH SHA-1;SHA-256*;SHA-512;MD5;'));
+    assert.equal((await c.cmd('HASH /pub/missing.bin')).code, 550);
+    assert.equal((await c.cmd('HASH /pub/docs')).lines[0], '553 /pub/docs: Not a regular file');
+    assert.equal((await c.cmd('SITE CHMOD 600 /pub/docs/guide.txt')).code, 200);
+    assert.equal((await c.cmd('SITE CHMOD 711 /pub/docs')).code, 200);
+    const stat = await c.cmd('STAT /pub/docs');
+    assert.ok(stat.lines.some((line) => /^-rw------- .* guide\.txt$/.test(line)), stat.lines.join('\n'));
+    assert.ok((await c.cmd('STAT /pub')).lines.some((line) => /^drwx--x--x .* docs$/.test(line)));
+    assert.equal((await c.cmd('SITE CHMOD 9 /pub/docs')).code, 501);
+    assert.equal((await c.cmd('SITE CHMOD 644 /pub/missing')).code, 550);
+    assert.equal((await c.cmd('SITE EXEC ls')).code, 500);
+    await c.close();
+  });
+  await check('rate: a data connection carries at most `rate` bytes per second, both ways', async () => {
+    const slow = await startMemoryServer({ files: { '/slow.bin': binary.subarray(0, 256 * 1024) }, rate: 1024 * 1024 });
+    try {
+      const url = `ftp://demo:demo@127.0.0.1:${slow.port}`;
+      let start = Date.now();
+      assert.equal(sha256(await curlOk(`${url}/slow.bin`)), sha256(binary.subarray(0, 256 * 1024)));
+      const down = Date.now() - start;
+      const file = join(tmp, 'slow-up.bin');
+      writeFileSync(file, binary.subarray(0, 256 * 1024));
+      start = Date.now();
+      await curlOk('-T', file, `${url}/slow-up.bin`);
+      const up = Date.now() - start;
+      assert.ok(down >= 180 && up >= 180, `256 KiB at 1 MiB/s took ${down} ms down, ${up} ms up (expected about 250)`);
+      assert.equal(slow.readFile('/slow-up.bin')?.length, 256 * 1024);
+    } finally {
+      await slow.close();
+    }
   });
   await check('data commands: 425 without PASV/PORT, 550 for RETR of a missing file, NLST/MLSD', async () => {
     const c = await Control.open();

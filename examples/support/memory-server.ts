@@ -2,16 +2,20 @@
  * A small in-process FTP server over an in-memory file tree (see ./memory-fs.ts), for `npm run demo`
  * and for tests of the high-level layer. No system setup: `await startMemoryServer({ files })`.
  *
- * Implements RFC 959 (with the RFC 1123 clarifications), RFC 2428 (EPSV/EPRT) and the RFC 3659
- * extensions SIZE, MDTM, REST STREAM and MLST/MLSD. Deliberate simplifications:
+ * Implements RFC 959 (with the RFC 1123 clarifications), RFC 2428 (EPSV/EPRT), the RFC 3659
+ * extensions SIZE, MDTM, REST STREAM and MLST/MLSD, draft-bryan-ftpext-hash's HASH and OPTS HASH
+ * (SHA-1, SHA-256, SHA-512, MD5; SHA-1 selected at login, as ProFTPD's mod_digest), and
+ * SITE CHMOD. Deliberate simplifications:
  *  - TYPE A is accepted but data is sent and stored unchanged (no CRLF conversion), so transfers
  *    are byte-exact in both types and SIZE is the same in both.
- *  - Listings are in UTC; owner/group are always "ftp"; every file and directory is read-write.
+ *  - Listings are in UTC; owner/group are always "ftp"; every file and directory is read-write
+ *    (SITE CHMOD changes the mode listings show, not what may be done).
  *  - A data channel serves one transfer command and is closed after it, whatever its outcome.
  *  - Commands are run one at a time, in order; while a transfer runs only ABOR and STAT are
  *    answered at once (RFC 959 §4.1.3), everything else (QUIT too) waits for the transfer's reply.
  *  - PORT/EPRT may only name the control connection's peer address (no FTP bounce).
  */
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { FsError, MemoryFs, resolvePath, splitPath, type FsNode } from './memory-fs.js';
 
@@ -28,6 +32,11 @@ export interface MemoryServerOptions {
   greeting?: string[];
   /** Trace of commands received (`#1 C> ...`, PASS masked) and replies sent (`#1 S> ...`). */
   log?: (line: string) => void;
+  /**
+   * Bytes per second each data connection carries at most, both ways; default unlimited. On
+   * loopback a transfer is otherwise over before a progress report or an abort can happen.
+   */
+  rate?: number;
 }
 
 export interface MemoryServer {
@@ -45,6 +54,7 @@ interface Config {
   users: Record<string, string>;
   greeting: string[];
   log: ((line: string) => void) | undefined;
+  rate: number | undefined;
 }
 
 const MAX_LINE = 8192;
@@ -52,12 +62,16 @@ const DATA_TIMEOUT_MS = 10_000;
 const CHUNK = 64 * 1024;
 
 export async function startMemoryServer(opts: MemoryServerOptions = {}): Promise<MemoryServer> {
+  if (opts.rate !== undefined && !(opts.rate > 0 && Number.isFinite(opts.rate))) {
+    throw new RangeError(`rate must be a positive number of bytes per second, got ${opts.rate}`);
+  }
   const fs = new MemoryFs();
   for (const [path, data] of Object.entries(opts.files ?? {})) fs.writeFile(path, toBuffer(data), { parents: true });
   const config: Config = {
     users: opts.users ?? { demo: 'demo' },
     greeting: opts.greeting ?? ['ftp-session memory server ready.'],
     log: opts.log,
+    rate: opts.rate,
   };
   const host = opts.host ?? '127.0.0.1';
   const sessions = new Set<Session>();
@@ -216,14 +230,33 @@ class ActiveChannel implements DataChannel {
   }
 }
 
-/** Writes `data` with back-pressure, closes our side, resolves once the socket is closed. */
-function sendAndClose(socket: net.Socket, data: Buffer, progress: (bytes: number) => void): Promise<void> {
+/**
+ * The pace of one data connection at `rate` bytes per second: how many ms to wait before the
+ * connection has carried `bytes` in all (0 when it may go on now; always 0 without a rate).
+ */
+function pacer(rate: number | undefined): (bytes: number) => number {
+  const start = Date.now();
+  return (bytes) => (rate === undefined ? 0 : Math.max(0, start + (bytes / rate) * 1000 - Date.now()));
+}
+
+/** Writes `data` with back-pressure (and at `rate`), closes our side, resolves once the socket is closed. */
+function sendAndClose(socket: net.Socket, data: Buffer, progress: (bytes: number) => void, rate?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (socket.destroyed) return reject(new Error('data connection already closed'));
     let offset = 0;
     let ended = false;
+    const wait = pacer(rate);
+    let timer: NodeJS.Timeout | null = null;
     const pump = (): void => {
       while (offset < data.length) {
+        const delay = wait(offset);
+        if (delay > 0) {
+          timer ??= setTimeout(() => {
+            timer = null;
+            pump();
+          }, delay);
+          return;
+        }
         const chunk = data.subarray(offset, offset + CHUNK);
         offset += chunk.length;
         progress(chunk.length);
@@ -237,17 +270,31 @@ function sendAndClose(socket: net.Socket, data: Buffer, progress: (bytes: number
     socket.on('drain', pump);
     socket.on('finish', () => socket.destroy()); // all written: no need to wait for the client's FIN
     socket.on('error', reject);
-    socket.on('close', () => (ended ? resolve() : reject(new Error('data connection closed early'))));
+    socket.on('close', () => {
+      if (timer) clearTimeout(timer);
+      if (ended) resolve();
+      else reject(new Error('data connection closed early'));
+    });
     pump();
   });
 }
 
-/** Reads until the client closes its side, then closes ours; resolves once the socket is closed. */
-function receiveUntilClosed(socket: net.Socket, onChunk: (chunk: Buffer) => void): Promise<void> {
+/** Reads (at `rate`) until the client closes its side, then closes ours; resolves once the socket is closed. */
+function receiveUntilClosed(socket: net.Socket, onChunk: (chunk: Buffer) => void, rate?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (socket.destroyed) return reject(new Error('data connection already closed'));
     let gotEnd = false;
-    socket.on('data', onChunk);
+    let received = 0;
+    const wait = pacer(rate);
+    socket.on('data', (chunk: Buffer) => {
+      onChunk(chunk);
+      received += chunk.length;
+      const delay = wait(received);
+      if (delay > 0) {
+        socket.pause(); // the client's writes stall until we read again
+        setTimeout(() => socket.resume(), delay);
+      }
+    });
     socket.on('end', () => {
       gotEnd = true;
       socket.end();
@@ -260,7 +307,10 @@ function receiveUntilClosed(socket: net.Socket, onChunk: (chunk: Buffer) => void
 // ---------------------------------------------------------------------------------------------
 // Replies and formatting
 
-const FEATURES = ['EPRT', 'EPSV', 'MDTM', 'MLST type*;size*;modify*;perm*;', 'REST STREAM', 'SIZE', 'UTF8'];
+/** FEAT's lines; `HASH` lists {@link HASHES}, the session's current one marked with `*`. */
+const FEATURES = ['EPRT', 'EPSV', 'HASH', 'MDTM', 'MLST type*;size*;modify*;perm*;', 'REST STREAM', 'SIZE', 'UTF8'];
+/** HASH algorithms by their IANA name (as HASH and OPTS HASH spell them): node:crypto's name. */
+const HASHES: Readonly<Record<string, string>> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-512': 'sha512', MD5: 'md5' };
 const ALL_FACTS = ['type', 'size', 'modify', 'perm'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const HALF_YEAR_MS = 182 * 24 * 3600 * 1000;
@@ -280,9 +330,17 @@ function timeVal(date: Date): string {
   return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
+/** `rwxr-xr-x` for 0o755: the permission bits as `ls -l` shows them. */
+function modeString(mode: number): string {
+  return [6, 3, 0].map((shift) => {
+    const bits = (mode >> shift) & 7;
+    return `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${bits & 1 ? 'x' : '-'}`;
+  }).join('');
+}
+
 /** One `ls -l` line. */
 function lsLine(name: string, node: FsNode, now = Date.now()): string {
-  const mode = node.kind === 'dir' ? 'drwxr-xr-x' : '-rw-r--r--';
+  const mode = (node.kind === 'dir' ? 'd' : '-') + modeString(node.mode ?? (node.kind === 'dir' ? 0o755 : 0o644));
   const size = node.kind === 'dir' ? 4096 : node.data.length;
   const t = node.mtime;
   const recent = Math.abs(now - t.getTime()) < HALF_YEAR_MS;
@@ -335,6 +393,8 @@ class Session {
   private loggedIn = false;
   private cwd = '/';
   private type: 'A' | 'I' = 'A';
+  /** The algorithm HASH uses (OPTS HASH changes it). */
+  private hash = 'SHA-1';
   private rest = 0;
   private renameFrom: string | null = null;
   private epsvAll = false;
@@ -486,7 +546,10 @@ class Session {
     } },
     NOOP: { auth: false, run: () => this.reply(200, 'NOOP ok.') },
     SYST: { auth: false, run: () => this.reply(215, 'UNIX Type: L8') },
-    FEAT: { auth: false, run: () => this.reply(211, ['Features:', ...FEATURES.map((f) => ` ${f}`), 'End']) },
+    FEAT: { auth: false, run: () => {
+      const hashes = Object.keys(HASHES).map((name) => (name === this.hash ? `${name}*` : name)).join(';');
+      return this.reply(211, ['Features:', ...FEATURES.map((f) => ` ${f === 'HASH' ? `HASH ${hashes};` : f}`), 'End']);
+    } },
     HELP: { auth: false, run: (arg) => {
       if (arg !== '') {
         const verb = arg.trim().toUpperCase();
@@ -505,6 +568,13 @@ class Session {
         case 'UTF8':
           if (value.toUpperCase() === 'ON') return this.reply(200, 'Always in UTF8 mode.');
           return this.reply(504, 'UTF8 cannot be turned off.');
+        case 'HASH': {
+          if (value === '') return this.reply(200, this.hash);
+          const name = Object.keys(HASHES).find((known) => known === value.toUpperCase());
+          if (name === undefined) return this.reply(501, `${value.slice(0, 20)}: Unsupported algorithm`);
+          this.hash = name;
+          return this.reply(200, value);
+        }
         case 'MLST': {
           const wanted = value.split(';').map((f) => f.toLowerCase()).filter((f) => ALL_FACTS.includes(f));
           this.mlstFacts = new Set(wanted);
@@ -562,6 +632,32 @@ class Session {
       const node = this.fs.stat(path);
       if (!node) throw new FsError('ENOENT', path);
       this.reply(213, timeVal(node.mtime));
+    } },
+    HASH: { auth: true, needsArg: true, run: (arg) => {
+      const path = this.resolve(arg);
+      const node = this.fs.stat(path);
+      if (!node) throw new FsError('ENOENT', path);
+      if (node.kind !== 'file') return this.reply(553, `${arg}: Not a regular file`);
+      const digest = createHash(HASHES[this.hash] ?? 'sha1').update(node.data).digest('hex');
+      return this.reply(213, `${this.hash} 0-${node.data.length} ${digest} ${arg}`);
+    } },
+    SITE: { auth: true, needsArg: true, run: (arg) => {
+      const [word = '', mode = '', ...rest] = arg.split(' ');
+      switch (word.toUpperCase()) {
+        case 'CHMOD': {
+          const target = rest.join(' ');
+          if (!/^[0-7]{1,4}$/.test(mode) || target === '') return this.reply(501, 'Usage: SITE CHMOD <octal mode> <path>');
+          const path = this.resolve(target);
+          const node = this.fs.stat(path);
+          if (!node) throw new FsError('ENOENT', path);
+          node.mode = parseInt(mode, 8) & 0o777;
+          return this.reply(200, 'SITE CHMOD command successful.');
+        }
+        case 'HELP':
+          return this.reply(214, ['The following SITE commands are recognized:', ' CHMOD', ' HELP', 'SITE HELP OK.']);
+        default:
+          return this.reply(500, `SITE ${word.slice(0, 20)} not understood.`);
+      }
     } },
     STAT: { auth: true, run: (arg) => this.status(arg) },
     MLST: { auth: true, run: (arg) => {
@@ -781,7 +877,7 @@ class Session {
     }
     const body = Buffer.from(lines.map((line) => `${line}\r\n`).join(''), 'utf8');
     await this.transferOver(channel, what, path, `Here comes the ${what === 'NLST' ? 'name list' : 'listing'}.`,
-      (socket, t) => sendAndClose(socket, body, (n) => (t.bytes += n)));
+      (socket, t) => sendAndClose(socket, body, (n) => (t.bytes += n), this.config.rate));
   }
 
   private async retrieve(arg: string, rest: number): Promise<void> {
@@ -796,7 +892,7 @@ class Session {
     }
     const data = node.data.subarray(rest); // a snapshot: the file system never mutates a Buffer in place
     await this.transferOver(channel, 'RETR', path, `Opening ${this.mode()} mode data connection for ${path} (${data.length} bytes).`,
-      (socket, t) => sendAndClose(socket, data, (n) => (t.bytes += n)));
+      (socket, t) => sendAndClose(socket, data, (n) => (t.bytes += n), this.config.rate));
   }
 
   private async store(what: 'STOR' | 'APPE' | 'STOU', path: string, rest: number): Promise<void> {
@@ -822,7 +918,7 @@ class Session {
       await this.transferOver(channel, what, path, opening, (socket, t) => receiveUntilClosed(socket, (chunk) => {
         chunks.push(chunk);
         t.bytes += chunk.length;
-      }), what === 'STOU' ? `Transfer complete (unique file name: ${name}).` : 'Transfer complete.');
+      }, this.config.rate), what === 'STOU' ? `Transfer complete (unique file name: ${name}).` : 'Transfer complete.');
     } finally {
       // what arrived is kept even when the transfer broke, as on a disk
       try {
