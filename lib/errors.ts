@@ -231,6 +231,11 @@ export class LocalIoError extends FtpError {
   }
 }
 
+/** Whether `error` is a reply saying the command is not implemented here (500, 502, 504). */
+export function isNotImplemented(error: unknown): boolean {
+  return error instanceof ReplyError && (error.replyCode === 500 || error.replyCode === 502 || error.replyCode === 504);
+}
+
 /** The message of any thrown value, for error texts. */
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

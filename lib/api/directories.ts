@@ -4,7 +4,7 @@
  * `removeDir` can empty a tree first, `chmod` takes a mode or a permission set.
  */
 import { posix } from 'node:path';
-import { InvalidArgumentError, ProtocolError, ReplyError } from '../errors.js';
+import { InvalidArgumentError, isNotImplemented, ProtocolError, ReplyError } from '../errors.js';
 import { parseFactLine, parseMlstReply } from '../protocol/facts.js';
 import type { FtpSession } from '../session.js';
 import type { CallOptions, CommandReply } from './request.js';
@@ -20,8 +20,6 @@ export interface Permissions {
 
 /** How deep `removeDir` goes before it stops (a server that lists a directory inside itself). */
 const MAX_DEPTH = 64;
-/** Replies that say a command is not implemented (so another way must be tried). */
-const NOT_IMPLEMENTED: ReadonlySet<number> = new Set([500, 502, 504]);
 
 /** Whether `path` is an existing file: MLST when offered, else SIZE, else an NLST of its own directory. */
 export async function existsFile(ftp: FtpSession, path: string, options: CallOptions = {}): Promise<boolean> {
@@ -33,10 +31,8 @@ export async function existsFile(ftp: FtpSession, path: string, options: CallOpt
     await ftp.size(path, options);
     return true;
   } catch (error) {
-    if (!(error instanceof ReplyError) || !NOT_IMPLEMENTED.has(error.replyCode!)) {
-      if (error instanceof ReplyError && error.replyCode === 550) return false;
-      throw error;
-    }
+    if (error instanceof ReplyError && error.replyCode === 550) return false;
+    if (!isNotImplemented(error)) throw error; // no SIZE here: the listing of its directory decides
   }
   const names = await listDirs(ftp, posix.dirname(path), options);
   const base = posix.basename(path);
@@ -65,7 +61,7 @@ export async function removeDir(ftp: FtpSession, dir: string, options: CallOptio
 }
 
 /** SITE CHMOD `mode` `path`. */
-export function chmod(ftp: FtpSession, path: string, mode: number | Permissions, options: CallOptions = {}): Promise<CommandReply> {
+export async function chmod(ftp: FtpSession, path: string, mode: number | Permissions, options: CallOptions = {}): Promise<CommandReply> {
   return ftp.request('site', ['CHMOD', octalMode(mode), path], options);
 }
 

@@ -20,7 +20,7 @@ import type { TransferCallOptions } from './request.js';
 
 /** What {@link retrFile} and {@link store} do when the target exists. */
 export type IfExists = 'overwrite' | 'resume' | 'skip' | 'fail';
-/** What happens when verification finds the copies differ: transfer again from byte 0, delete the copy, or keep it; the last two throw. */
+/** What happens when verification finds the copies differ: transfer again from byte 0, delete the copy, or keep it under its final name; the last two throw. */
 export type MismatchPolicy = 'retry' | 'delete' | 'throw';
 
 /** Options of {@link retrFile} and {@link store}. */
@@ -33,7 +33,7 @@ export interface FileTransferOptions extends TransferCallOptions {
   progressInterval?: number | undefined;
   /** Default `'size'` for binary transfers, `false` for ASCII (sizes differ by line endings). */
   verify?: VerifyMode | undefined;
-  /** Default `'throw'`. */
+  /** Default `'delete'` (nothing unverified is left; the IntegrityError is thrown). */
   onMismatch?: MismatchPolicy | undefined;
   /** Transfer attempts in all (failures in the middle resume; a `retry` mismatch starts over). Default 3. */
   attempts?: number | undefined;
@@ -61,6 +61,8 @@ interface Direction {
   targetSize(): Promise<number>;
   /** Moves bytes from `offset` to the end, counting them with `count`. */
   transfer(offset: number, count: (bytes: number) => void, onTotal: (total: number) => void): Promise<void>;
+  /** Whether the target is a temporary name (removed after any failure). */
+  readonly temporary: boolean;
   /** Removes the target (a temporary one, or after a `delete` mismatch). */
   discard(): Promise<void>;
   /** Leaves a partial target for a later resume. */
@@ -88,6 +90,7 @@ export async function retrFile(ftp: FtpSession, remote: string, localPath: strin
   const inPlace = options.ifExists === 'resume' || options.atomic === false;
   const target = inPlace ? localPath : temporaryName(localPath);
   const direction: Direction = {
+    temporary: target !== localPath,
     targetSize: async () => (await localStat(target))?.size ?? 0,
     async transfer(offset, count, onTotal) {
       const file = createWriteStream(target, { flags: offset > 0 ? 'r+' : 'w', start: offset });
@@ -132,22 +135,29 @@ export async function store(ftp: FtpSession, localPath: string, remote: string, 
     if (size < local.size) start = size;
   }
   let useAppend = false;
+  let touched = false; // a STOR/APPE was accepted: the target may exist
   const direction: Direction = {
+    temporary: target !== remote,
     targetSize: remoteSize,
     async transfer(offset, count) {
+      let sent = 0;
       const send = (append: boolean) => ftp.upload(target, createReadStream(localPath, { start: offset, highWaterMark: 256 * 1024 }), {
-        ...call, onFlushed: count, ...(append ? { command: 'appe' as const } : { offset }),
+        ...call, onFlushed: (bytes) => { sent += bytes; count(bytes); }, onStart: () => { touched = true; },
+        ...(append ? { command: 'appe' as const } : { offset }),
       });
       if (offset === 0 || useAppend) return send(offset > 0);
       try {
         await send(false); // REST + STOR: writes at the offset, whatever the server still flushes from before
       } catch (error) {
-        if (!(error instanceof ReplyError || (error instanceof PartialTransferError && error.reason === 'restart-refused'))) throw error;
+        // Only a refusal before any byte went out: after that the server holds more than `offset`.
+        const refused = error instanceof ReplyError || (error instanceof PartialTransferError && error.reason === 'restart-refused');
+        if (!refused || sent > 0) throw error;
         useAppend = true; // no restarted STOR here: APPE
         await send(true);
       }
     },
-    discard: () => ftp.removeFile(target, call).then(() => {}),
+    // Not stopped by the caller's (aborted) signal; nothing to remove when no STOR was accepted.
+    discard: () => (touched ? ftp.removeFile(target).then(() => {}) : Promise.resolve()),
     keep: () => Promise.resolve(),
     commit: () => (target === remote ? Promise.resolve() : renameRemote(ftp, target, remote, call)),
   };
@@ -183,7 +193,7 @@ async function run(
       } catch (error) {
         if (!(error instanceof FtpError)) throw error;
         const mismatch = error instanceof IntegrityError;
-        const policy = options.onMismatch ?? 'throw';
+        const policy = options.onMismatch ?? 'delete';
         if (mismatch && policy === 'throw') {
           await direction.commit();
           meter.stop();
@@ -196,10 +206,11 @@ async function run(
       }
     }
   } catch (error) {
-    if (error instanceof IntegrityError && (options.onMismatch ?? 'throw') === 'throw') throw error; // kept, under its final name
+    if (error instanceof IntegrityError && options.onMismatch === 'throw') throw error; // kept, under its final name
     meter.stop();
-    const keep = options.ifExists === 'resume' && !(error instanceof IntegrityError);
-    await (keep ? direction.keep() : direction.discard()).catch(() => {});
+    if (options.ifExists === 'resume' && !(error instanceof IntegrityError)) await direction.keep().catch(() => {});
+    // A target written in place that got no byte is left alone (a refused STOR must not delete the old file).
+    else if (direction.temporary || transferred > 0) await direction.discard().catch(() => {});
     throw error;
   }
 }
@@ -251,7 +262,7 @@ function verifyMode(options: FileTransferOptions, binary: boolean): VerifyMode {
   return options.verify ?? (binary ? 'size' : false);
 }
 
-/** `name.ftp-session-<random>.part` beside `path` (local or remote), so the final rename stays in one directory. */
+/** `.<name>.<8 hex>.part` beside `path` (local or remote), so the final rename stays in one directory. */
 function temporaryName(path: string): string {
   const unique = randomBytes(4).toString('hex');
   const name = `.${basename(path)}.${unique}.part`;

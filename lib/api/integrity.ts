@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { describe, IntegrityError, LocalIoError, ProtocolError, ReplyError } from '../errors.js';
+import { describe, IntegrityError, isNotImplemented, LocalIoError, ProtocolError, ReplyError } from '../errors.js';
 import { chooseHashMethod, createHasher, parseHashReply, type HashAlgorithm, type HashMethod } from '../protocol/hash.js';
 import type { FtpSession } from '../session.js';
 import type { CallOptions } from './request.js';
@@ -20,7 +20,7 @@ const PREFERRED: readonly HashAlgorithm[] = ['SHA-256', 'SHA-512', 'SHA-1', 'MD5
 
 /**
  * Compares `remote` with `localPath`. Returns how (`size`, `HASH SHA-256`, `XSHA256`, ...), or
- * null when `mode` is false or the server's SIZE cannot be read; throws {@link IntegrityError} when the copies differ.
+ * null when `mode` is false or the server has no readable SIZE; throws {@link IntegrityError} when the copies differ.
  */
 export async function verifyCopy(ftp: FtpSession, remote: string, localPath: string, mode: VerifyMode, options: CallOptions): Promise<string | null> {
   if (mode === false) return null;
@@ -36,7 +36,8 @@ export async function verifyCopy(ftp: FtpSession, remote: string, localPath: str
     }
   }
   const remoteSize = await ftp.size(remote, options).catch((error: unknown) => {
-    if (error instanceof ProtocolError) return null; // an unreadable SIZE: nothing to compare with
+    // An unreadable SIZE, or a server without SIZE: nothing to compare with (unverified, not failed).
+    if (error instanceof ProtocolError || isNotImplemented(error)) return null;
     throw error;
   });
   if (remoteSize === null) return null;

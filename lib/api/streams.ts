@@ -34,9 +34,12 @@ export interface UploadOptions extends TransferCallOptions {
   highWaterMark?: number | undefined;
   /** Sees each chunk once the socket has taken it. */
   onFlushed?: ((bytes: number) => void) | undefined;
+  /** Sees the server's 1xx reply to STOR/APPE (from then on the remote file may exist). */
+  onStart?: ((code: number, text: string) => void) | undefined;
 }
 
 const DEFAULT_HIGH_WATER = 1024 * 1024;
+const COALESCE = 64 * 1024;
 
 /** RETR `remote` as a Readable. Destroying the stream aborts the transfer (ABOR). */
 export function downloadStream(submit: Submit, remote: string, options: DownloadOptions = {}): Readable {
@@ -86,6 +89,7 @@ export async function uploadFrom(submit: Submit, remote: string, source: UploadS
     ...(options.offset ? { offset: options.offset } : {}),
     feed,
     onEvent(event, args) {
+      if (event === 'put_server') options.onStart?.(args[0] as number, args[1] as string);
       if (event !== 'put_flushed') return;
       flushed += args[0] as number;
       options.onFlushed?.(args[0] as number);
@@ -103,15 +107,30 @@ export async function uploadFrom(submit: Submit, remote: string, source: UploadS
 
   const chunks = typeof source === 'string' || source instanceof Uint8Array ? [source] : source;
   let fed = 0;
+  // Small chunks are gathered up to COALESCE bytes: one socket write per tiny chunk is slow.
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  const flush = () => {
+    if (gathered.length === 0) return;
+    feedUpload(feed, gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered, gatheredBytes), Number.MAX_SAFE_INTEGER);
+    fed += gatheredBytes;
+    gathered = [];
+    gatheredBytes = 0;
+  };
   try {
     for await (const chunk of chunks) {
       if (over) break;
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      feedUpload(feed, bytes, Number.MAX_SAFE_INTEGER);
-      fed += bytes.length;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      gathered.push(bytes);
+      gatheredBytes += bytes.length;
+      if (gatheredBytes < COALESCE) continue;
+      flush();
       while (!over && fed - flushed > limit) await new Promise<void>((resolve) => { wake = resolve; });
     }
-    if (!over) feedUpload(feed, null, 0);
+    if (!over) {
+      flush();
+      feedUpload(feed, null, 0);
+    }
   } catch (error) {
     failFeed(feed, error);
   }

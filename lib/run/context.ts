@@ -200,8 +200,8 @@ export interface TransferReply {
   /**
    * Waits for the final reply and says how the transfer ended: `error` is null on success, else
    * the failure to report. When the data side failed (`dataError`) before the final reply came,
-   * ABOR is sent so the server answers now, ABOR's own reply is consumed too (no reply is left
-   * over for the next command), and `dataError` is reported, not the 426 the abort caused.
+   * ABOR is sent so the server answers now, ABOR's own reply is consumed too, by a NOOP sync (no
+   * reply is left over for the next command, and none is waited for in vain), and `dataError` is reported, not the 426 the abort caused.
    * Otherwise a 4xx/5xx final reply wins over a data-side failure.
    */
   finish(dataError: FtpError | null): Promise<{ reply: Reply; error: FtpError | null }>;
@@ -229,7 +229,7 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
       if (aborting) ctx.control.send('ABOR');
       ctx.control.startReplyTimer();
       const reply = await ctx.control.final(await pending);
-      if (aborting) await ctx.control.final(await ctx.control.nextReply());
+      if (aborting) await ctx.control.sync();
       const error = aborting ? dataError : reply.code >= 400 ? replyError(reply) : dataError;
       return { reply, error };
     },
@@ -243,7 +243,8 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
 export async function prepareTransfer(ctx: RunContext, job: Job, isFile: boolean): Promise<PendingData | null> {
   if (isFile && !(await ensureTransferType(ctx, job))) return null;
   try {
-    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options, ctx.trace), job);
+    // Not guarded by the job's signal: EPSV/PORT must get their replies before anything else is sent.
+    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options, ctx.trace));
   } catch (error) {
     ctx.fail(job, reportable(ctx, error));
     return null;

@@ -93,8 +93,9 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
     };
     if (stream.error) return fail(dataConnectionFailed(stream.error));
     if (stream.ended) return resolve(0);
-    socket.setTimeout(timeout, () => {
-      if (flow?.onResume) return; // paused for the consumer, not idle
+    socket.setTimeout(timeout);
+    socket.on('timeout', () => {
+      if (flow?.onResume) return; // paused for the consumer, not idle (re-armed on resume)
       fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`));
     });
     socket.on('data', (chunk: Buffer) => {
@@ -108,7 +109,10 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
       }
       if (flow?.paused && !flow.onResume) {
         socket.pause();
-        flow.onResume = () => socket.resume();
+        flow.onResume = () => {
+          socket.setTimeout(timeout); // idle time counts again from now
+          socket.resume();
+        };
       }
     });
     socket.on('error', (error) => fail(dataConnectionFailed(error)));

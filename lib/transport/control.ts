@@ -268,6 +268,20 @@ export class ControlConnection {
     });
   }
 
+  /**
+   * Brings replies back in step after ABOR: sends NOOP and consumes every reply up to its 200.
+   * ABOR's own reply (225, 226, 500, ...) is consumed whether the server sends one or not
+   * (Pure-FTPd answers ABOR of a running RETR with one 226 for both). Within the reply timeout.
+   */
+  async sync(): Promise<void> {
+    this.send('NOOP');
+    for (let replies = 0; ; replies++) {
+      if (replies > 8) throw new ProtocolError('no reply to NOOP after ABOR: replies are out of step');
+      if ((await this.nextReply()).code === 200) break;
+    }
+    this.owed = this.keepalives; // everything sent before the NOOP is answered (or never will be)
+  }
+
   /** Starts the reply timeout for the reply being waited for, if it is not running yet. */
   startReplyTimer(): void {
     if (!this.waiter || this.timer) return;
