@@ -14,9 +14,9 @@ export type Submit = (name: string, args: readonly unknown[], request: JobReques
 /** Options every promise call takes. */
 export interface CallOptions {
   /**
-   * Aborts the call: a queued command leaves the queue; a running transfer is stopped with ABOR
-   * (the session stays usable); a simple command already sent finishes with its real outcome.
-   * The promise then rejects with an `AbortError`.
+   * Aborts the call: a queued command leaves the queue, a running transfer is stopped with ABOR
+   * (the session stays usable), and the promise rejects with an `AbortError`. A simple command
+   * already sent cannot be taken back: its promise settles with its real outcome.
    */
   signal?: AbortSignal | undefined;
 }
