@@ -16,7 +16,7 @@ import type { TransferMode } from '../options.js';
 import type { FtpSession } from '../session.js';
 import { verifyCopy, type VerifyMode } from './integrity.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
-import type { TransferCallOptions } from './request.js';
+import { jobOptions, type TransferCallOptions } from './request.js';
 
 /** What {@link retrFile} and {@link store} do when the target exists. */
 export type IfExists = 'overwrite' | 'resume' | 'skip' | 'fail';
@@ -150,7 +150,7 @@ export async function store(ftp: FtpSession, localPath: string, remote: string, 
         await send(false); // REST + STOR: writes at the offset, whatever the server still flushes from before
       } catch (error) {
         // Only a refusal before any byte went out: after that the server holds more than `offset`.
-        const refused = error instanceof ReplyError || (error instanceof PartialTransferError && error.reason === 'restart-refused');
+        const refused = error instanceof ReplyError || (error instanceof FtpError && isRestartRefused(error));
         if (!refused || sent > 0) throw error;
         useAppend = true; // no restarted STOR here: APPE
         await send(true);
@@ -255,7 +255,7 @@ async function renameRemote(ftp: FtpSession, from: string, to: string, call: Tra
 /** The call's own options plus its transfer type: the call's, else the session's unless `manual`, else binary. */
 function callOptions(ftp: FtpSession, options: FileTransferOptions): TransferCallOptions & { transferMode: TransferMode } {
   const mode = options.transferMode ?? (ftp.transferMode === 'manual' ? 'binary' : ftp.transferMode);
-  return { ...(options.signal ? { signal: options.signal } : {}), transferMode: mode };
+  return { ...jobOptions({ signal: options.signal }), transferMode: mode };
 }
 
 function verifyMode(options: FileTransferOptions, binary: boolean): VerifyMode {

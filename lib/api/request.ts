@@ -99,10 +99,11 @@ export async function request<N extends RequestName>(
   return { code, text, value } as RequestResult<N>;
 }
 
-/** The job options of a call's options (the `undefined`s left out). */
-export function jobOptions(options: TransferCallOptions): Pick<JobRequest, 'signal' | 'transferMode'> {
+/** The job options of a call's options (the `undefined`s and a 0 offset left out). */
+export function jobOptions(options: TransferCallOptions & { offset?: number | undefined }): Pick<JobRequest, 'signal' | 'transferMode' | 'offset'> {
   return {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.transferMode ? { transferMode: options.transferMode } : {}),
+    ...(options.offset ? { offset: options.offset } : {}),
   };
 }

@@ -61,7 +61,6 @@ export function downloadStream(submit: Submit, remote: string, options: Download
   });
   call(submit, 'get', [remote], {
     ...jobOptions({ ...options, signal }),
-    ...(options.offset ? { offset: options.offset } : {}),
     flow,
     onEvent(event, args) {
       if (event === 'get_server') options.onStart?.(args[0] as number, args[1] as string);
@@ -86,7 +85,6 @@ export async function uploadFrom(submit: Submit, remote: string, source: UploadS
   let over = false;
   const done = call(submit, options.command ?? 'put', [remote], {
     ...jobOptions(options),
-    ...(options.offset ? { offset: options.offset } : {}),
     feed,
     onEvent(event, args) {
       if (event === 'put_server') options.onStart?.(args[0] as number, args[1] as string);
