@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  AbortError, ExistsError, FtpSession, IntegrityError, type FileTransferOptions, type FileTransferResult, type FtpSessionOptions, type MismatchPolicy,
+  AbortError, ExistsError, IntegrityError, type FileTransferOptions, type FileTransferResult, type MismatchPolicy,
   type TransferProgress,
 } from '../../lib/index.js';
 import { sha256 } from '../support/hash.js';
+import { openTraced as open, rejectsWith, sent, tail, within, type Traced } from '../support/traced.js';
 import { SERVER_KINDS, startServer, writeFixture, type RunningServer, type ServerKind } from '../support/servers.js';
 
 const MiB = 1024 * 1024;
@@ -34,53 +35,6 @@ const CHANGED = Buffer.concat([HEADER, BIG.subarray(HEADER.length)]);
 /** How `verify: 'hash'` checks: ProFTPD runs with mod_digest (HASH); vsftpd and Pure-FTPd have no hash command. */
 const HASH_VERIFIED: Record<ServerKind, string> = { vsftpd: 'size', proftpd: 'HASH SHA-256', pureftpd: 'size' };
 
-/** A logged-in session whose trace lines (`>>> ` sent, `<<< ` received, `--- ` notes) go to `trace`. */
-interface Traced { ftp: FtpSession; trace: string[] }
-
-async function open(server: RunningServer, extra: Partial<FtpSessionOptions> = {}): Promise<Traced> {
-  const trace: string[] = [];
-  const ftp = await FtpSession.connect({
-    host: server.host, port: server.port, user: server.user, password: server.password,
-    connectionMode: 'passive', transferMode: 'binary', timeout: 10_000,
-    debug: (line) => { trace.push(line); if (process.env.FTP_DEBUG) process.stderr.write(`${line}\n`); },
-    ...extra,
-  });
-  return { ftp, trace };
-}
-
-/** The commands sent since trace line `from`. */
-function sent(trace: readonly string[], from = 0): string[] {
-  return trace.slice(from).flatMap((line) => {
-    const at = line.indexOf('>>> ');
-    return at >= 0 ? [line.slice(at + 4)] : [];
-  });
-}
-
-const tail = (trace: readonly string[], lines = 20): string => `\n${trace.slice(-lines).join('\n')}`;
-
-/** Rejects when `promise` takes longer than `ms` (with the end of `trace` in the message). */
-async function within<T>(promise: Promise<T>, ms: number, what: string, trace: readonly string[]): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms${tail(trace, 15)}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Asserts that `promise` rejects with an error `check` accepts; else fails with the error and the end of the trace. */
-async function rejectsWith(promise: Promise<unknown>, check: (error: unknown) => boolean, what: string, trace: readonly string[]): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    if (check(error)) return;
-    assert.fail(`expected ${what}, got ${String(error)}${tail(trace)}`);
-  }
-  assert.fail(`expected ${what}, but it resolved${tail(trace)}`);
-}
 const isAbort = (error: unknown): boolean => error instanceof AbortError && error.code === 'ERR_FTP_ABORTED';
 
 /** The `.part` files in a folder (`.<name>.<hex>.part`), only those of names starting with `prefix` when given. */
@@ -94,6 +48,16 @@ function overwriteStart(path: string): void {
     writeSync(fd, HEADER, 0, HEADER.length, 0);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** What reports saw while `progress.bin` moved: never the final name, always exactly one `.progress.bin.<hex>.part`. */
+function checkWhileMoving(seen: ReadonlyArray<{ final: boolean; parts: string[] }>): void {
+  assert.ok(seen.length >= 1, 'a report while the file was moving');
+  for (const { final, parts: names } of seen) {
+    assert.equal(final, false, 'the final name does not exist before the end');
+    assert.equal(names.length, 1, names.join(' '));
+    assert.match(names[0]!, /^\.progress\.bin\.[0-9a-f]{8}\.part$/);
   }
 }
 
@@ -172,12 +136,7 @@ for (const kind of SERVER_KINDS) {
       });
       assert.equal(result.transferred, BIG.length);
       checkReports(reports, BIG.length);
-      assert.ok(seen.length >= 1, 'a report while the file was moving');
-      for (const { final, parts: names } of seen) {
-        assert.equal(final, false, 'the final name does not exist before the end');
-        assert.equal(names.length, 1, names.join(' '));
-        assert.match(names[0]!, /^\.progress\.bin\.[0-9a-f]{8}\.part$/);
-      }
+      checkWhileMoving(seen);
       assert.equal(await fileHash(target), BIG_HASH);
       assert.deepEqual(parts(local, 'progress.bin'), []);
     });
@@ -196,12 +155,7 @@ for (const kind of SERVER_KINDS) {
       });
       assert.equal(result.transferred, BIG.length);
       checkReports(reports, BIG.length);
-      assert.ok(seen.length >= 1, 'a report while the file was moving');
-      for (const { final, parts: names } of seen) {
-        assert.equal(final, false, 'the final name does not exist before the end');
-        assert.equal(names.length, 1, names.join(' '));
-        assert.match(names[0]!, /^\.progress\.bin\.[0-9a-f]{8}\.part$/);
-      }
+      checkWhileMoving(seen);
       assert.equal(await fileHash(onDisk(remote)), BIG_HASH);
       assert.deepEqual(remoteParts('progress.bin'), []);
     });

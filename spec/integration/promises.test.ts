@@ -17,8 +17,9 @@ import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AbortError, FtpSession, ReplyError, type FtpSessionOptions } from '../../lib/index.js';
+import { AbortError, FtpSession, ReplyError } from '../../lib/index.js';
 import { sha256 } from '../support/hash.js';
+import { openTraced as open, rejectsWith, sent, tail, within, type Traced } from '../support/traced.js';
 import { SERVER_KINDS, startServer, writeFixture, type RunningServer, type ServerKind } from '../support/servers.js';
 
 const MiB = 1024 * 1024;
@@ -35,57 +36,12 @@ const CHMOD_ALLOWED: Record<ServerKind, boolean> = { vsftpd: false, proftpd: tru
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** A logged-in session whose trace lines (`>>> ` sent, `<<< ` received, `--- ` notes) go to `trace`. */
-interface Traced { ftp: FtpSession; trace: string[] }
-
-async function open(server: RunningServer, extra: Partial<FtpSessionOptions> = {}): Promise<Traced> {
-  const trace: string[] = [];
-  const ftp = await FtpSession.connect({
-    host: server.host, port: server.port, user: server.user, password: server.password,
-    connectionMode: 'passive', transferMode: 'binary', timeout: 10_000,
-    debug: (line) => { trace.push(line); if (process.env.FTP_DEBUG) process.stderr.write(`${line}\n`); },
-    ...extra,
-  });
-  return { ftp, trace };
-}
-
-/** The commands sent since trace line `from`. */
-function sent(trace: readonly string[], from = 0): string[] {
-  return trace.slice(from).flatMap((line) => {
-    const at = line.indexOf('>>> ');
-    return at >= 0 ? [line.slice(at + 4)] : [];
-  });
-}
-
-/** The end of a trace, for assertion messages. */
-const tail = (trace: readonly string[], lines = 40): string => `\n${trace.slice(-lines).join('\n')}`;
-
 const isAbort = (error: unknown): boolean => error instanceof AbortError && error.code === 'ERR_FTP_ABORTED';
 
 /** Asserts that `promise` rejects with an AbortError (code ERR_FTP_ABORTED); else fails with the end of the trace. */
-async function rejectsAborted(promise: Promise<unknown>, trace: readonly string[]): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAbort(error)) return;
-    assert.fail(`expected an AbortError (ERR_FTP_ABORTED), got ${String(error)}${tail(trace, 20)}`);
-  }
-  assert.fail(`expected an AbortError (ERR_FTP_ABORTED), but it resolved${tail(trace, 20)}`);
-}
+const rejectsAborted = (promise: Promise<unknown>, trace: readonly string[]): Promise<void> =>
+  rejectsWith(promise, isAbort, 'an AbortError (ERR_FTP_ABORTED)', trace);
 const isReplyError = (code: number) => (error: unknown): boolean => error instanceof ReplyError && error.replyCode === code;
-
-/** Rejects when `promise` takes longer than `ms` (with the end of `trace` in the message). */
-async function within<T>(promise: Promise<T>, ms: number, what: string, trace: readonly string[] = []): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms${tail(trace, 15)}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Records the session's `reconnecting` events (their reason) until stop(). */
 function watchReconnects(ftp: FtpSession): { seen: string[]; stop: () => void } {
