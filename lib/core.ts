@@ -10,7 +10,7 @@ import { checkArguments, COMMANDS, lookupCommand, type CommandArgs, type Command
 import {
   ConnectionClosedError, FtpError, InvalidStateError, RestoreError, SecurityError, SessionClosedError, TimeoutError, UnknownCommandError,
 } from './errors.js';
-import { EventDelivery, type EventSink, type FtpEvents } from './events.js';
+import { EventDelivery, type EventSink, type FtpEventName, type FtpEvents } from './events.js';
 import { resolveOptions, type FtpSessionOptions, type ResolvedOptions, type TransferMode } from './options.js';
 import type { Reply } from './protocol/reply.js';
 import { restore } from './restore.js';
@@ -182,6 +182,11 @@ export class SessionCore extends TypedEventEmitter {
       default:
         this.enqueue({ ...request, spec, args: words, param, progress: newProgress(request.offset) });
     }
+  }
+
+  /** Emits an event that belongs to no command (the promise API's own, such as `listing_unparsed`). */
+  protected notify<E extends FtpEventName>(event: E, ...args: Parameters<FtpEvents[E]>): void {
+    this.delivery.push(event, ...args);
   }
 
   /**

@@ -24,7 +24,9 @@ export type FtpErrorCode =
   | 'ERR_FTP_ABORTED'
   | 'ERR_FTP_INTEGRITY'
   | 'ERR_FTP_EXISTS'
-  | 'ERR_FTP_LOCAL_IO';
+  | 'ERR_FTP_LOCAL_IO'
+  | 'ERR_FTP_LISTING_TOO_LARGE'
+  | 'ERR_FTP_UNSAFE_NAME';
 
 /** Base class of every error the library reports. */
 export class FtpError extends Error {
@@ -228,6 +230,30 @@ export class ExistsError extends FtpError {
 export class LocalIoError extends FtpError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_FTP_LOCAL_IO', message, null, options);
+  }
+}
+
+/** A listing grew past its cap (`maxListingBytes`): the transfer was stopped with ABOR and nothing of it is returned. */
+export class ListingTooLargeError extends FtpError {
+  /** The cap, in bytes of listing text. */
+  readonly limit: number;
+  constructor(limit: number) {
+    super('ERR_FTP_LISTING_TOO_LARGE', `the listing is larger than ${limit} bytes (maxListingBytes); stopped`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * A remote name that must not become a local path: `..`, `.`, an absolute path, a separator,
+ * a backslash, a drive letter or NUL in it, or a place outside the target through a local
+ * symlink. Nothing was written for it.
+ */
+export class UnsafeNameError extends FtpError {
+  /** The name as the server listed it. */
+  readonly remoteName: string;
+  constructor(name: string, reason: string) {
+    super('ERR_FTP_UNSAFE_NAME', `unsafe remote name ${JSON.stringify(name)}: ${reason}`);
+    this.remoteName = name;
   }
 }
 

@@ -75,6 +75,8 @@ export type FtpEvents = SimpleEvents & DownloadEvents & {
   /** The connection mode of later transfers changed. */
   mode: (mode: 'active' | 'passive') => void;
   mode_error: ErrorListener;
+  /** A line of a listing (`listEntries`, `iterateEntries`) that no listing format reads; `path` is the listed directory. */
+  listing_unparsed: (line: string, path: string | undefined) => void;
   /** A reply that no command asked for (e.g. `421 Timeout` while idle). */
   server_message: (code: number, text: string) => void;
   /** The control connection closed (by the server, the network, `quit` or `close()`). */

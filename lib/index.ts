@@ -8,6 +8,11 @@ export type { DownloadOptions, UploadOptions, UploadSource } from './api/streams
 export type { FileTransferOptions, FileTransferResult, IfExists, MismatchPolicy } from './api/files.js';
 export type { VerifyMode } from './api/integrity.js';
 export type { Permissions, Access } from './api/directories.js';
+export type { ListOptions } from './api/listing.js';
+export type { ListingCallOptions } from './api/request.js';
+export type { TreeOptions, TreeResult, TreeFileResult, TreeProgress, TreeEntry } from './api/trees.js';
+export type { FileInfo, FileType, ListingFormat, EntryPermissions } from './protocol/listing/entry.js';
+export { parseListing, ListingParser, type ListingParserOptions } from './protocol/listing/parser.js';
 export type { TransferProgress, ProgressListener } from './api/progress.js';
 export type { HashAlgorithm } from './protocol/hash.js';
 export type { FtpSessionOptions, ConnectionMode, TransferMode, EventSubscription } from './options.js';

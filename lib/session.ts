@@ -3,14 +3,18 @@
  * queues on the same session as `post`, so promise calls and posted commands keep their order;
  * the work is done in `lib/api/`.
  */
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { CommandArgs } from './commands.js';
 import { SessionCore } from './core.js';
 import { ReplyError } from './errors.js';
 import type { FtpSessionOptions } from './options.js';
 import { chmod, createDir, existsFile, listDirs, removeDir, type Permissions } from './api/directories.js';
+import { iterateEntries, listEntries, stat, type ListOptions } from './api/listing.js';
+import type { FileInfo } from './protocol/listing/entry.js';
+import { downloadDir, uploadDir, type TreeOptions, type TreeResult } from './api/trees.js';
 import { retrFile, store, type FileTransferOptions, type FileTransferResult } from './api/files.js';
-import { request, type CallOptions, type CommandReply, type RequestName, type RequestResult, type Submit, type TransferCallOptions } from './api/request.js';
+import { request, type CallOptions, type CommandReply, type ListingCallOptions, type RequestName, type RequestResult, type Submit, type TransferCallOptions } from './api/request.js';
 import { downloadStream, uploadFrom, type DownloadOptions, type UploadOptions, type UploadSource } from './api/streams.js';
 
 /**
@@ -118,6 +122,25 @@ export class FtpSession extends SessionCore {
     return createDir(this, path, options);
   }
 
+  /** Makes sure `dir` exists: MKD for it and each missing parent (an existing one is success). */
+  ensureDir(dir: string, options?: CallOptions): Promise<void> {
+    return createDir(this, dir, { ...options, recursive: true });
+  }
+
+  /**
+   * Downloads the tree under `remoteDir` into `localDir`. Every remote name is checked before it
+   * touches the disk (`..`, absolute paths, separators, local symlinks leading out are refused
+   * and reported); remote symlinks are not followed unless asked. Resolves with a result per file.
+   */
+  downloadDir(remoteDir: string, localDir: string, options?: TreeOptions): Promise<TreeResult> {
+    return downloadDir(this, remoteDir, localDir, options);
+  }
+
+  /** Uploads the tree under `localDir` into `remoteDir` (made when missing); local symlinks are not followed unless asked. */
+  uploadDir(localDir: string, remoteDir: string, options?: TreeOptions): Promise<TreeResult> {
+    return uploadDir(this, localDir, remoteDir, options);
+  }
+
   /** SITE CHMOD with an octal mode (`0o644`) or a permission set. */
   chmod(path: string, mode: number | Permissions, options?: CallOptions): Promise<CommandReply> {
     return chmod(this, path, mode, options);
@@ -129,14 +152,38 @@ export class FtpSession extends SessionCore {
   }
 
   /** NLST: the names in `dir` (default: the working directory). */
-  listDirs(dir?: string, options?: CallOptions): Promise<string[]> {
+  listDirs(dir?: string, options?: ListingCallOptions): Promise<string[]> {
     return listDirs(this, dir, options);
   }
 
   /** LIST: the listing text, one line per entry, each ending in `\n`. */
-  async list(dir?: string, options?: CallOptions): Promise<string> {
+  async list(dir?: string, options?: ListingCallOptions): Promise<string> {
     const lines = await this.request('list', dir === undefined ? [] : [dir], options);
     return lines.map((line) => `${line}\n`).join('');
+  }
+
+  // ---- listings as entries ------------------------------------------------------------------
+
+  /**
+   * The entries of `dir` (default: the working directory) as {@link FileInfo}: MLSD when the
+   * server offers it, else LIST read by the format parsers. Lines no format reads go to
+   * `onUnparsed`, else to the `listing_unparsed` event.
+   */
+  listEntries(dir?: string, options?: ListOptions): Promise<FileInfo[]> {
+    return listEntries(this, this.queueCommand, dir, this.reportUnparsed(dir, options));
+  }
+
+  /**
+   * The entries of `dir` one at a time, as they arrive (`for await`), for listings too large
+   * to hold: the data connection pauses while the loop body runs; leaving the loop aborts it.
+   */
+  iterateEntries(dir?: string, options?: ListOptions): AsyncGenerator<FileInfo, void, undefined> {
+    return iterateEntries(this, this.queueCommand, dir, this.reportUnparsed(dir, options));
+  }
+
+  /** The entry of `path` (MLST, else its directory's LIST), or null when it does not exist. */
+  stat(path: string, options?: ListOptions): Promise<FileInfo | null> {
+    return stat(this, this.queueCommand, path, this.reportUnparsed(posix.dirname(path), options));
   }
 
   /** RETR into a string (UTF-8). */
@@ -152,6 +199,11 @@ export class FtpSession extends SessionCore {
   /** Uploads `localPath` to `remote`: resume, temporary name, progress, verification (see {@link FileTransferOptions}). */
   store(localPath: string, remote: string, options?: FileTransferOptions): Promise<FileTransferResult> {
     return store(this, localPath, remote, options);
+  }
+
+  /** Listing options whose unparsed lines go to the `listing_unparsed` event unless the caller takes them. */
+  private reportUnparsed(dir: string | undefined, options: ListOptions = {}): ListOptions {
+    return { ...options, onUnparsed: options.onUnparsed ?? ((line) => this.notify('listing_unparsed', line, dir)) };
   }
 
   // ---- streams -------------------------------------------------------------------------------

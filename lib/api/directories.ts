@@ -5,28 +5,18 @@
  */
 import { posix } from 'node:path';
 import { InvalidArgumentError, isNotImplemented, ProtocolError, ReplyError } from '../errors.js';
-import { parseFactLine, parseMlstReply } from '../protocol/facts.js';
+import type { Permissions } from '../protocol/listing/entry.js';
 import type { FtpSession } from '../session.js';
 import type { CallOptions, CommandReply } from './request.js';
 
-/** Access of one class of users: any of `r`, `w`, `x` (`''` for none). */
-export type Access = string;
-/** A permission set for {@link chmod}: owner (`user`), `group` and `other`, each missing one meaning none. */
-export interface Permissions {
-  user?: Access;
-  group?: Access;
-  other?: Access;
-}
+export type { Access, Permissions } from '../protocol/listing/entry.js';
 
 /** How deep `removeDir` goes before it stops (a server that lists a directory inside itself). */
 const MAX_DEPTH = 64;
 
 /** Whether `path` is an existing file: MLST when offered, else SIZE, else an NLST of its own directory. */
 export async function existsFile(ftp: FtpSession, path: string, options: CallOptions = {}): Promise<boolean> {
-  if ((await ftp.features()).has('MLST')) {
-    const entry = await mlst(ftp, path, options);
-    return entry !== null && entry.facts.get('type')?.toLowerCase() === 'file';
-  }
+  if ((await ftp.features()).has('MLST')) return (await ftp.stat(path, options))?.type === 'file';
   try {
     await ftp.size(path, options);
     return true;
@@ -90,23 +80,9 @@ function prefixes(dir: string): string[] {
   return parts.map((_, index) => root + parts.slice(0, index + 1).join('/'));
 }
 
-/** The MLST entry of `path`, or null when the server says it does not exist (550). */
-async function mlst(ftp: FtpSession, path: string, options: CallOptions) {
-  try {
-    const reply = await ftp.request('quot', ['MLST', path], options);
-    return parseMlstReply(reply.text.split('\n'));
-  } catch (error) {
-    if (error instanceof ReplyError && error.replyCode === 550) return null;
-    throw error;
-  }
-}
-
 /** Whether `path` is a directory: MLST's type fact, else CWD into it and back (Net::FTP's way). */
 async function isDirectory(ftp: FtpSession, path: string, options: CallOptions): Promise<boolean> {
-  if ((await ftp.features()).has('MLST')) {
-    const type = (await mlst(ftp, path, options))?.facts.get('type')?.toLowerCase();
-    return type === 'dir' || type === 'cdir';
-  }
+  if ((await ftp.features()).has('MLST')) return (await ftp.stat(path, options))?.type === 'directory';
   const back = await ftp.pwd(options);
   try {
     await ftp.cd(path, options);
@@ -118,51 +94,31 @@ async function isDirectory(ftp: FtpSession, path: string, options: CallOptions):
   return true;
 }
 
-/** Removes everything inside `dir`: MLSD's types when offered, else NLST and DELE (a refused DELE means a directory). */
+/** Removes everything inside `dir`: subdirectories (not symlinks to them) emptied and removed, everything else deleted. */
 async function empty(ftp: FtpSession, dir: string, options: CallOptions, depth: number): Promise<void> {
   if (depth >= MAX_DEPTH) throw new ProtocolError(`removeDir: more than ${MAX_DEPTH} levels below ${dir}; stopped (a directory listed inside itself?)`);
-  for (const entry of await entries(ftp, dir, options)) {
+  const unread: string[] = [];
+  const entries = await ftp.listEntries(dir, { ...options, onUnparsed: (line) => unread.push(line) });
+  // Every line is understood and every name checked before anything is removed.
+  if (unread.length > 0) throw new ProtocolError(`removeDir: cannot read the listing of ${dir} (${JSON.stringify(unread[0])}), so nothing is removed`);
+  for (const entry of entries) plainName(entry.name, dir);
+  for (const entry of entries) {
     const path = posix.join(dir, entry.name);
-    if (entry.type === 'dir') {
-      await empty(ftp, path, options, depth + 1);
-      await ftp.request('rmdir', [path], options);
+    if (entry.type !== 'directory') {
+      await ftp.removeFile(path, options);
       continue;
     }
-    try {
-      await ftp.removeFile(path, options);
-    } catch (error) {
-      if (entry.type !== 'unknown' || !(error instanceof ReplyError)) throw error;
-      await empty(ftp, path, options, depth + 1); // NLST cannot tell: DELE refused, so try it as a directory
-      await ftp.request('rmdir', [path], options);
-    }
+    await empty(ftp, path, options, depth + 1);
+    await ftp.request('rmdir', [path], options);
   }
-}
-
-/** The entries of `dir` with their type when the server says it; names that are not plain names are refused. */
-async function entries(ftp: FtpSession, dir: string, options: CallOptions): Promise<Array<{ name: string; type: 'dir' | 'other' | 'unknown' }>> {
-  if ((await ftp.features()).has('MLST')) {
-    const lines = await ftp.request('mlsd', [dir], options);
-    return lines.flatMap((line) => {
-      const entry = parseFactLine(line);
-      const type = entry?.facts.get('type')?.toLowerCase();
-      if (!entry || type === 'cdir' || type === 'pdir') return [];
-      return [{ name: plainName(entry.name, dir), type: type === 'dir' ? ('dir' as const) : ('other' as const) }];
-    });
-  }
-  const names = await listDirs(ftp, dir, options);
-  return names.map((name) => ({ name: plainName(name, dir), type: 'unknown' as const }));
 }
 
 /**
- * The name of an entry of `dir` as a single path segment (some servers answer NLST with
- * `dir/name`). Anything else (`..`, `a/b`, an absolute path) would make a recursive removal
- * reach outside `dir`, so it is refused.
+ * Refuses a listed name that is not one plain path segment (`..`, `.`, `a/b`, an absolute path):
+ * a recursive removal must not reach outside `dir`.
  */
-function plainName(name: string, dir: string): string {
-  const prefix = `${dir.replace(/\/+$/, '')}/`;
-  const bare = name.startsWith(prefix) ? name.slice(prefix.length) : name;
-  if (bare === '' || bare === '..' || bare.includes('/') || bare.includes('\0')) {
+function plainName(name: string, dir: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
     throw new ProtocolError(`removeDir: the server listed '${name}' inside ${dir}: not a plain name, so nothing more is removed`);
   }
-  return bare;
 }

@@ -2,8 +2,8 @@
  * The promise form of posted commands: each call queues one command on the session (the same
  * queue as `post`, so order is kept) with an observer that turns its events into one promise.
  */
-import { COMMANDS, lookupCommand, type CommandArgs } from '../commands.js';
-import type { FtpError } from '../errors.js';
+import { COMMANDS, lookupCommand, type CommandArgs, type CommandSpec } from '../commands.js';
+import { InvalidArgumentError, ListingTooLargeError, type FtpError } from '../errors.js';
 import type { DownloadCommandName, SimpleCommandName } from '../events.js';
 import type { TransferMode } from '../options.js';
 import type { JobObserver, JobRequest } from '../run/context.js';
@@ -26,6 +26,15 @@ export interface TransferCallOptions extends CallOptions {
   /** This call's TYPE, in place of the session's `transferMode` (see `docs/promises.md`). */
   transferMode?: TransferMode | undefined;
 }
+
+/** Options of calls that return a whole listing. */
+export interface ListingCallOptions extends CallOptions {
+  /** Most bytes of listing text the call holds; past it, the listing is stopped (ABOR) with `ListingTooLargeError`. Default 64 MiB. */
+  maxListingBytes?: number | undefined;
+}
+
+/** Default cap of a whole listing held in memory. */
+export const DEFAULT_MAX_LISTING_BYTES = 64 * 1024 * 1024;
 
 /** A successful reply, with the value parsed from it where the command has one. */
 export interface CommandReply<V = undefined> {
@@ -83,17 +92,22 @@ export function call(submit: Submit, name: string, args: readonly unknown[], req
 
 /** The promise form of any command named in {@link RequestName}. */
 export async function request<N extends RequestName>(
-  submit: Submit, name: N, args: CommandArgs[N], options: TransferCallOptions = {},
+  submit: Submit, name: N, args: CommandArgs[N], options: TransferCallOptions & ListingCallOptions = {},
 ): Promise<RequestResult<N>> {
-  const items: Array<Buffer | string> = [];
+  const spec: CommandSpec = COMMANDS[name];
+  if (spec.payload === 'lines') {
+    const lines: string[] = [];
+    await listLines(submit, name, args as readonly string[], options, (line) => lines.push(line));
+    return lines as RequestResult<N>;
+  }
+  const buffers: Buffer[] = [];
   const outcome = await call(submit, name, args, {
     ...jobOptions(options),
     onEvent: (event, eventArgs) => {
-      if (event === `${name}_data`) items.push(eventArgs[0] as Buffer | string);
+      if (event === 'get_data') buffers.push(eventArgs[0] as Buffer);
     },
   });
-  if (name === 'get') return Buffer.concat(items as Buffer[]) as RequestResult<N>;
-  if (COMMANDS[name].kind === 'download') return items as RequestResult<N>;
+  if (name === 'get') return Buffer.concat(buffers) as RequestResult<N>;
   if (name === 'mode') return undefined as RequestResult<N>;
   const [code, text, , value] = outcome as [number, string, unknown, unknown];
   return { code, text, value } as RequestResult<N>;
@@ -106,4 +120,36 @@ export function jobOptions(options: TransferCallOptions & { offset?: number | un
     ...(options.transferMode ? { transferMode: options.transferMode } : {}),
     ...(options.offset ? { offset: options.offset } : {}),
   };
+}
+
+/**
+ * Queues a listing command and hands each line to `onLine`. Past `maxListingBytes` of text
+ * the transfer is stopped (ABOR) and the call rejects with {@link ListingTooLargeError}.
+ */
+export async function listLines(submit: Submit, name: string, args: readonly string[], options: ListingCallOptions, onLine: (line: string) => void): Promise<void> {
+  const limit = options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`maxListingBytes must be a positive integer, got ${String(limit)}`);
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  let bytes = 0;
+  let tooLarge: ListingTooLargeError | null = null;
+  try {
+    await call(submit, name, args, {
+      ...jobOptions({ signal }),
+      onEvent(event, eventArgs) {
+        if (event !== `${name}_data` || tooLarge) return;
+        const line = eventArgs[0] as string;
+        bytes += line.length + 1;
+        if (bytes > limit) {
+          tooLarge = new ListingTooLargeError(limit);
+          cancel.abort(tooLarge);
+          return;
+        }
+        onLine(line);
+      },
+    });
+  } catch (error) {
+    throw tooLarge ?? error;
+  }
+  if (tooLarge) throw tooLarge;
 }

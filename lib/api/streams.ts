@@ -39,15 +39,41 @@ export interface UploadOptions extends TransferCallOptions {
 }
 
 const DEFAULT_HIGH_WATER = 1024 * 1024;
+/** Items an object-mode stream buffers before the data socket is paused. */
+const DEFAULT_OBJECTS = 1024;
 const COALESCE = 64 * 1024;
 
 /** RETR `remote` as a Readable. Destroying the stream aborts the transfer (ABOR). */
 export function downloadStream(submit: Submit, remote: string, options: DownloadOptions = {}): Readable {
+  return commandStream(submit, 'get', [remote], options, (event, args, push) => {
+    if (event === 'get_server') options.onStart?.(args[0] as number, args[1] as string);
+    if (event !== 'get_data') return;
+    const chunk = args[0] as Buffer;
+    options.onData?.(chunk);
+    push(chunk);
+  });
+}
+
+/** What {@link commandStream} hands to its caller for each event: `push` puts an item in the stream. */
+export type StreamEventHandler = (event: string, args: readonly unknown[], push: (item: unknown) => void) => void;
+
+/**
+ * Runs a download-kind command (RETR, LIST, MLSD...) into a Readable whose backpressure reaches
+ * the data socket: while the stream holds `highWaterMark` (bytes, or items in object mode), the
+ * socket is paused. Destroying the stream aborts the command (ABOR); its failure destroys the stream.
+ */
+export function commandStream(
+  submit: Submit, name: string, args: readonly unknown[],
+  options: TransferCallOptions & { offset?: number | undefined; highWaterMark?: number | undefined; objectMode?: boolean; onEnd?: () => void },
+  onEvent: StreamEventHandler,
+): Readable {
   const cancel = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
   const flow: Flow & { paused: boolean } = { paused: false, onResume: null };
+  const objectMode = options.objectMode ?? false;
   const stream = new Readable({
-    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER,
+    objectMode,
+    highWaterMark: options.highWaterMark ?? (objectMode ? DEFAULT_OBJECTS : DEFAULT_HIGH_WATER),
     read() {
       flow.paused = false;
       const resume = flow.onResume;
@@ -55,21 +81,21 @@ export function downloadStream(submit: Submit, remote: string, options: Download
       resume?.();
     },
     destroy(error, callback) {
-      cancel.abort(error ?? new Error('download stream destroyed'));
+      cancel.abort(error ?? new Error('stream destroyed'));
       callback(error);
     },
   });
-  call(submit, 'get', [remote], {
+  const push = (item: unknown) => {
+    if (!stream.push(item)) flow.paused = true;
+  };
+  call(submit, name, args, {
     ...jobOptions({ ...options, signal }),
     flow,
-    onEvent(event, args) {
-      if (event === 'get_server') options.onStart?.(args[0] as number, args[1] as string);
-      if (event !== 'get_data') return;
-      const chunk = args[0] as Buffer;
-      options.onData?.(chunk);
-      if (!stream.push(chunk)) flow.paused = true;
-    },
-  }).then(() => stream.push(null), (error: Error) => stream.destroy(error));
+    onEvent: (event, eventArgs) => onEvent(event, eventArgs, push),
+  }).then(() => {
+    options.onEnd?.();
+    stream.push(null);
+  }, (error: Error) => stream.destroy(error));
   return stream;
 }
 

@@ -52,15 +52,20 @@ export function parseSizeReply(text: string): number {
  * @throws ProtocolError when the text is not a time-val or a field is out of range.
  */
 export function parseMdtmReply(text: string): Date {
-  const match = MDTM_TIME_VAL.exec(text.trim());
-  if (match === null) throw new ProtocolError(`unparsable MDTM reply: ${excerpt(text)}`);
+  const date = parseTimeVal(text.trim());
+  if (date === null) throw new ProtocolError(`unparsable MDTM reply: ${excerpt(text)}`);
+  return date;
+}
+
+/** An RFC 3659 time-val (`YYYYMMDDHHMMSS[.fraction]`, UTC, as MDTM and MLSD's `modify` send it); null when malformed or out of range. */
+export function parseTimeVal(text: string): Date | null {
+  const match = MDTM_TIME_VAL.exec(text);
+  if (match === null) return null;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
     number, number, number, number, number, number,
   ];
   const millis = Number((match[7] ?? '').slice(0, 3).padEnd(3, '0'));
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) {
-    throw new ProtocolError(`MDTM reply time out of range: ${excerpt(text)}`);
-  }
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) return null;
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, millis);

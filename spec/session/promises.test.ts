@@ -2,8 +2,8 @@
  * The promise API against the scripted server: the cases real servers will not produce on
  * demand. ABOR answered in three ways, aborting queued calls, promise/post ordering, a refused
  * first login, download backpressure down to the server's socket, a stale REST (RFC 3659 §5.3),
- * REST refused on resume (download and upload), junk SIZE and MDTM, hostile NLST names for a
- * recursive removeDir, a failing upload source, and hash verification (HASH, XCRC).
+ * REST refused on resume (download and upload), junk SIZE and MDTM, hostile or unreadable LIST
+ * lines for a recursive removeDir, a failing upload source, and hash verification (HASH, XCRC).
  */
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -542,14 +542,16 @@ describe('promises: junk replies and hostile names', () => {
     });
   }
 
-  for (const listing of [['../evil'], ['/etc/x'], ['a/b'], ['dir/../../etc/passwd'], ['ok.txt', '../evil', 'sub']]) {
-    it(`removeDir(dir, {recursive}) without MLST, NLST lists ${JSON.stringify(listing)}: ProtocolError, no DELE/RMD outside dir`, BOUND, async (t) => {
+  const unixLine = (name: string) => `-rw-r--r--    1 ftp      ftp             5 Jan  1  2024 ${name}`;
+  const hostile = [['../evil'], ['/etc/x'], ['a/b'], ['dir/../../etc/passwd'], ['ok.txt', '../evil', 'sub']];
+  for (const listing of [...hostile.map((names) => names.map(unixLine)), ['../evil'], ['ok.txt', 'not a listing line']]) {
+    it(`removeDir(dir, {recursive}) without MLST, LIST gives ${JSON.stringify(listing)}: ProtocolError, no DELE/RMD at all`, BOUND, async (t) => {
       const { server, ftp } = await start(t, { listing });
       const error = await rejection(ftp.removeDir('dir', { recursive: true }), 'removeDir');
       assert.ok(error instanceof ProtocolError, String(error));
       const removals = server.commands.filter((line) => /^(DELE|RMD)\b/.test(line));
       assert.deepEqual(removals, [], 'nothing removed: the listing is refused before any removal');
-      assert.deepEqual(server.commands.slice(2), ['FEAT', 'EPSV', 'NLST dir']);
+      assert.deepEqual(server.commands.slice(2), ['FEAT', 'EPSV', 'LIST -a dir']);
     });
   }
 });
