@@ -51,7 +51,11 @@ export interface FileInfo {
   group: string | undefined;
   /** The listing line as received. */
   raw: string;
-  /** Every MLSD/MLST fact by lower-cased name (unknown facts kept); undefined for other formats. */
+  /**
+   * Every MLSD/MLST fact by lower-cased name (unknown facts kept); for EPLF, VMS, z/OS, OS/400
+   * and NetWare, what the format gives beyond the fields (VMS `version`, NetWare `rights`, ...);
+   * undefined for Unix and DOS.
+   */
   facts: ReadonlyMap<string, string> | undefined;
   /** The format the line was read as. */
   format: ListingFormat;

@@ -1,24 +1,31 @@
 /**
  * Reads a listing line by line into {@link FileInfo} entries, whatever its format: the format
- * asked for, else the one that read the previous line, then the one SYST suggests, then every
- * other (servers mix formats less often than they change them: the last good one goes first).
+ * asked for, else the one that read the previous line first, then every other in turn (a
+ * listing is almost always of one format, so after its first line one parser does the work).
  * A line no format reads is handed to `onUnparsed`, never dropped in silence.
  */
 import type { FileInfo, LineParser, ListingFormat, ParseContext } from './entry.js';
+import { dosParser } from './dos.js';
+import { eplfParser } from './eplf.js';
 import { mlsdParser } from './mlsd.js';
+import { netwareParser } from './netware.js';
+import { os400Parser } from './os400.js';
 import { unixParser } from './unix.js';
+import { vmsParser } from './vms.js';
+import { zosParser } from './zos.js';
 
 const BLANK = /^\s*$/;
 
-/** Every format, in the order they are tried when nothing suggests one. */
-export const PARSERS: readonly LineParser[] = [unixParser, mlsdParser];
+/**
+ * Every format, in the order they are tried when nothing suggests one: the common first, z/OS
+ * last (it takes any short upper-case word as a member name).
+ */
+export const PARSERS: readonly LineParser[] = [unixParser, mlsdParser, dosParser, eplfParser, netwareParser, vmsParser, os400Parser, zosParser];
 
 /** Options of {@link ListingParser}. */
 export interface ListingParserOptions {
   /** Read every line as this format; default: detect per line. */
   format?: ListingFormat | undefined;
-  /** The format to try first (from SYST: see {@link formatFromSyst}). */
-  hint?: ListingFormat | null | undefined;
   /** "Now", for Unix and NetWare dates without a year. Default: the time the parser is made. */
   now?: Date | undefined;
   /** Sees each non-blank line that no format reads. */
@@ -34,11 +41,8 @@ export class ListingParser {
   private pending: string | null = null;
 
   constructor(options: ListingParserOptions = {}) {
-    const { format, hint } = options;
-    const first = format ?? hint;
-    this.order = format !== undefined
-      ? PARSERS.filter((parser) => parser.format === format)
-      : [...PARSERS].sort((a, b) => Number(b.format === first) - Number(a.format === first));
+    const { format } = options;
+    this.order = format === undefined ? [...PARSERS] : PARSERS.filter((parser) => parser.format === format);
     this.context = { now: options.now ?? new Date() };
     this.onUnparsed = options.onUnparsed ?? (() => {});
   }
@@ -92,18 +96,4 @@ export function parseListing(lines: Iterable<string>, options: Omit<ListingParse
   }
   parser.end();
   return { entries, unparsed };
-}
-
-const SYSTEMS: ReadonlyArray<[RegExp, ListingFormat]> = [
-  [/\bOS\/400\b/i, 'os400'],
-  [/\b(MVS|z\/OS|OS\/390)\b/i, 'zos'],
-  [/\bVMS\b/i, 'vms'],
-  [/\bNETWARE\b/i, 'netware'],
-  [/\bWindows_NT\b/i, 'dos'],
-  [/\bUNIX\b/i, 'unix'],
-];
-
-/** The listing format a SYST reply suggests (`215 UNIX Type: L8` → unix), or null. */
-export function formatFromSyst(text: string): ListingFormat | null {
-  return SYSTEMS.find(([pattern]) => pattern.test(text))?.[1] ?? null;
 }
