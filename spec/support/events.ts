@@ -9,7 +9,7 @@ export const ALL_EVENTS: readonly string[] = [
   ...new Set([
     ...Object.values(COMMANDS).flatMap((spec) => spec.events),
     'connected', 'connect_error', 'authenticated', 'login_error', 'server_message', 'disconnected', 'state', 'error', 'closed',
-    'reconnecting', 'reconnected', 'reconnect_error',
+    'reconnecting', 'reconnected', 'reconnect_error', 'listing_unparsed',
   ]),
 ];
 
