@@ -61,7 +61,7 @@ export class FtpSession extends SessionCore {
    * it), the bytes of a `get`, or the lines of a listing; rejects with the typed `FtpError` its
    * error event would carry. Its own events are not emitted (state and connection events are).
    */
-  request<N extends RequestName>(name: N, args: CommandArgs[N], options?: TransferCallOptions): Promise<RequestResult<N>> {
+  request<N extends RequestName>(name: N, args: CommandArgs[N], options?: TransferCallOptions & ListingCallOptions): Promise<RequestResult<N>> {
     return request(this.queueCommand, name, args, options);
   }
 
