@@ -6,6 +6,7 @@ import { InvalidArgumentError } from './errors.js';
 import { assertSafeArgument, formatCommand } from './protocol/command-line.js';
 import type { Reply } from './protocol/reply.js';
 import { parseFeatReply, parseMdtmReply, parsePwdReply, parseSizeReply } from './protocol/values.js';
+import type { Encoding } from './options.js';
 
 /** How a command runs; each kind has one runner. */
 export type CommandKind =
@@ -172,8 +173,8 @@ export function lookupCommand(name: string): CommandSpec | undefined {
   return Object.hasOwn(COMMANDS, name) ? (COMMANDS as Record<string, CommandSpec>)[name] : undefined;
 }
 
-/** Checks argument count and types, and that no argument holds CR, LF or NUL. Returns them as strings. */
-export function checkArguments(spec: CommandSpec, args: readonly unknown[]): string[] {
+/** Checks argument count and types, that no argument holds CR, LF or NUL, and that each fits the encoding. Returns them as strings. */
+export function checkArguments(spec: CommandSpec, args: readonly unknown[], encoding: Encoding = 'utf8'): string[] {
   const [min, max] = spec.args;
   if (args.length < min || args.length > max) {
     const wanted = min === max ? `${min}` : `${min} to ${max}`;
@@ -191,6 +192,7 @@ export function checkArguments(spec: CommandSpec, args: readonly unknown[]): str
     if (typeof arg !== 'string' && typeof arg !== 'number') throw new InvalidArgumentError(`${spec.name}: argument ${index + 1} must be a string`);
     const word = String(arg);
     assertSafeArgument(word, `${spec.name} argument ${index + 1}`, spec.kind === 'login' && index > 0);
+    if (encoding === 'latin1' && /[^\x00-\xff]/.test(word)) throw new InvalidArgumentError(`${spec.name}: argument ${index + 1} has a character that Latin-1 (the session's encoding) cannot carry`);
     return word;
   });
   if (spec.name === 'quot') formatCommand(words[0]!, words.slice(1)); // the verb itself must be a word

@@ -160,7 +160,7 @@ export class SessionCore extends TypedEventEmitter {
     }
     let words: string[];
     try {
-      words = checkArguments(spec, args);
+      words = checkArguments(spec, args, this.options.encoding);
     } catch (error) {
       this.emitFailure(target, error as FtpError);
       return;
@@ -242,11 +242,11 @@ export class SessionCore extends TypedEventEmitter {
     const restoring = this.loggedIn;
     this.machine.moveTo(restoring ? 'reconnecting' : 'connecting', restoring ? `attempt ${this.attempts}` : 'connect');
     this.connects++;
-    const { host, port, timeout, maxLineBytes, maxReplyBytes, tls, tlsOptions } = this.options;
+    const { host, port, timeout, maxLineBytes, maxReplyBytes, encoding, tls, tlsOptions } = this.options;
     const implicitTls = tls === 'implicit' ? { host, options: tlsOptions } : undefined;
     let opened: Awaited<ReturnType<typeof ControlConnection.open>>;
     try {
-      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes }, implicitTls });
+      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes }, encoding, implicitTls });
       await secureControl(opened.connection, this.options);
     } catch (error) {
       if (!this.ending) this.establishFailed(asFtpError(error), null);

@@ -29,6 +29,9 @@ export type TlsOptions = Omit<ConnectionOptions, 'socket' | 'host' | 'port' | 'p
 export type EventSubscription = string | Readonly<Record<string, string>>;
 
 /** Options of {@link FtpSession.spawn}. Only `host` is required. */
+/** The encodings of names and paths (see {@link FtpSessionOptions.encoding}). */
+export type Encoding = 'utf8' | 'latin1';
+
 export interface FtpSessionOptions {
   /** Server host name or address. */
   host: string;
@@ -64,6 +67,13 @@ export interface FtpSessionOptions {
   maxReplyBytes?: number;
   /** Upper bound of one control reply line or one listing line in bytes. Default 64 KiB. */
   maxLineBytes?: number;
+  /**
+   * How names and paths are turned into bytes and back, on the control connection and in
+   * listings: `'utf8'` (default, RFC 2640) or `'latin1'` (one byte per character: every byte a
+   * server sends survives the round trip, whatever its real encoding). With `'latin1'`, an
+   * argument with a character above U+00FF is refused with InvalidArgumentError.
+   */
+  encoding?: Encoding;
   /**
    * Reconnect by itself when the connection is lost after a successful login: log in again,
    * restore TYPE, OPTS and the working directory, then retry what is safe to retry
@@ -121,6 +131,7 @@ export interface ResolvedOptions {
   readonly maxUploadBuffer: number;
   readonly maxReplyBytes: number;
   readonly maxLineBytes: number;
+  readonly encoding: Encoding;
   readonly reconnect: boolean;
   readonly retryStrategy: RetryStrategy;
   readonly maxCommandRetries: number;
@@ -135,7 +146,7 @@ export interface ResolvedOptions {
 const KNOWN_KEYS = new Set<string>([
   'host', 'port', 'user', 'password', 'account', 'connectionMode', 'transferMode', 'localAddress',
   'localPort', 'timeout', 'blockSize', 'events', 'debug', 'trustPasvAddress', 'maxUploadBuffer',
-  'maxReplyBytes', 'maxLineBytes', 'reconnect', 'retryStrategy', 'maxReconnectAttempts', 'reconnectDelay',
+  'maxReplyBytes', 'maxLineBytes', 'encoding', 'reconnect', 'retryStrategy', 'maxReconnectAttempts', 'reconnectDelay',
   'maxReconnectDelay', 'maxCommandRetries', 'lazyReconnect', 'keepalive', 'tls', 'tlsData', 'tlsOptions', 'clearControl',
 ]);
 
@@ -168,6 +179,9 @@ export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
   if (options.user !== undefined) assertSafeArgument(options.user, 'user');
   if (options.password !== undefined) assertSafeArgument(options.password, 'password', true);
   if (options.account !== undefined) assertSafeArgument(options.account, 'account', true);
+  if (options.encoding === 'latin1' && [options.user, options.password, options.account].some((word) => word !== undefined && /[^\x00-\xff]/.test(word))) {
+    throw new InvalidArgumentError("credentials have a character that Latin-1 (option 'encoding') cannot carry");
+  }
   return {
     host: options.host,
     port: positiveInteger(options.port, options.tls === 'implicit' ? 990 : 21, 'port'),
@@ -186,6 +200,7 @@ export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
     maxUploadBuffer: positiveInteger(options.maxUploadBuffer, 64 * 1024 * 1024, 'maxUploadBuffer'),
     maxReplyBytes: positiveInteger(options.maxReplyBytes, DEFAULT_REPLY_LIMITS.maxReplyBytes, 'maxReplyBytes'),
     maxLineBytes: positiveInteger(options.maxLineBytes, DEFAULT_REPLY_LIMITS.maxLineBytes, 'maxLineBytes'),
+    encoding: oneOf(options.encoding, ['utf8', 'latin1'], 'utf8', 'encoding'),
     reconnect: options.reconnect ?? true,
     retryStrategy: resolveRetryStrategy(options),
     maxCommandRetries: positiveInteger(options.maxCommandRetries, 2, 'maxCommandRetries', 0),

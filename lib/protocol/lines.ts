@@ -1,15 +1,16 @@
 /**
- * Splits a listing's byte stream into lines (LF or CRLF), decoding each complete line as UTF-8,
+ * Splits a listing's byte stream into lines (LF or CRLF), decoding each complete line (UTF-8 or Latin-1),
  * with a cap on line length so a hostile listing cannot grow memory without bound.
  */
 import { ProtocolError } from '../errors.js';
+import type { Encoding } from '../options.js';
 
 /** Incremental line splitter for data-connection listings. */
 export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingLength = 0;
 
-  constructor(private readonly maxLineBytes: number) {}
+  constructor(private readonly maxLineBytes: number, private readonly encoding: Encoding = 'utf8') {}
 
   /** Feeds bytes; returns the lines they complete. Throws ProtocolError for a line over the cap. */
   push(chunk: Buffer): string[] {
@@ -44,6 +45,6 @@ export class LineSplitter {
       throw new ProtocolError(`listing line longer than ${this.maxLineBytes} bytes`);
     }
     const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
-    return bytes.toString('utf8', 0, end);
+    return bytes.toString(this.encoding, 0, end);
   }
 }

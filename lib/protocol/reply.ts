@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { excerpt } from './excerpt.js';
+import type { Encoding } from '../options.js';
 
 /** One complete server reply. */
 export interface Reply {
@@ -69,7 +70,7 @@ export class ReplyParser {
    * @param limits Overrides for {@link DEFAULT_REPLY_LIMITS}; each must be a positive integer.
    * @throws InvalidArgumentError when a limit is not a positive integer.
    */
-  constructor(limits: Partial<ReplyLimits> = {}) {
+  constructor(limits: Partial<ReplyLimits> = {}, private readonly encoding: Encoding = 'utf8') {
     this.limits = { ...DEFAULT_REPLY_LIMITS, ...limits };
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isSafeInteger(value) || value <= 0) {
@@ -154,7 +155,7 @@ export class ReplyParser {
   private acceptLine(raw: Buffer, rawBytes: number): Reply | null {
     const bytes = raw[raw.length - 1] === CR ? raw.subarray(0, raw.length - 1) : raw;
     if (bytes.length > this.limits.maxLineBytes) throw this.lineTooLong();
-    const line = bytes.toString('utf8');
+    const line = bytes.toString(this.encoding);
     this.onLine?.(line);
 
     const open = this.open;

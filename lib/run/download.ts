@@ -82,9 +82,9 @@ function missingBytes(preliminary: Reply, received: number, type: string | null)
  * (not while `flow` holds it paused for a slow consumer).
  */
 function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean, flow?: Flow): Promise<number> {
-  const { blockSize, timeout, maxLineBytes } = ctx.options;
+  const { blockSize, timeout, maxLineBytes, encoding } = ctx.options;
   const { socket } = stream;
-  const lines = bytes ? null : new LineSplitter(maxLineBytes);
+  const lines = bytes ? null : new LineSplitter(maxLineBytes, encoding);
   let received = 0;
   return new Promise((resolve, reject) => {
     const fail = (error: FtpError) => {

@@ -9,6 +9,7 @@ import { ConnectError, ConnectionClosedError, FtpError, ProtocolError, ReplyErro
 import { ReplyParser, type Reply, type ReplyLimits } from '../protocol/reply.js';
 import type { Trace } from '../trace.js';
 import { endTls, startTls, TlsCarrier, tlsFailure, whenSecure, type TlsSetup } from './tls.js';
+import type { Encoding } from '../options.js';
 
 /** What {@link ControlConnection.open} needs. */
 export interface ControlOptions {
@@ -17,6 +18,8 @@ export interface ControlOptions {
   /** Milliseconds for TCP connect + greeting, and for each reply. */
   readonly timeout: number;
   readonly limits: ReplyLimits;
+  /** How command lines are encoded and replies decoded. */
+  readonly encoding: Encoding;
   readonly trace: Trace;
   /** Implicit FTPS: TLS from the first byte, made with this. */
   readonly implicitTls: TlsSetup | undefined;
@@ -59,7 +62,7 @@ export class ControlConnection {
   private readonly onEnd = () => this.fail(new ConnectionClosedError('control connection closed by the server'));
 
   private constructor(private readonly tcp: Socket, private readonly options: ControlOptions) {
-    this.parser = new ReplyParser(options.limits);
+    this.parser = new ReplyParser(options.limits, options.encoding);
     this.parser.onLine = (line) => options.trace.received(line);
     this.channel = tcp;
     tcp.on('error', this.onError);
@@ -220,7 +223,7 @@ export class ControlConnection {
     if (this.closedWith) return;
     this.options.trace.sent(line);
     this.owed++;
-    this.channel.write(`${line}\r\n`);
+    this.channel.write(`${line}\r\n`, this.options.encoding);
   }
 
   /**
