@@ -15,7 +15,7 @@ export type { FileInfo, FileType, ListingFormat, EntryPermissions } from './prot
 export { parseListing, ListingParser, type ListingParserOptions } from './protocol/listing/parser.js';
 export type { TransferProgress, ProgressListener } from './api/progress.js';
 export type { HashAlgorithm } from './protocol/hash.js';
-export type { FtpSessionOptions, ConnectionMode, TransferMode, EventSubscription } from './options.js';
+export type { FtpSessionOptions, ConnectionMode, TransferMode, EventSubscription, Encoding } from './options.js';
 export type { FtpEvents, FtpEventName, ErrorListener, SimpleCommandName, DownloadCommandName } from './events.js';
 export type { SessionState } from './state.js';
 export { COMMANDS, type CommandArgs, type CommandName, type CommandSpec, type CommandKind, type RetryPolicy } from './commands.js';
