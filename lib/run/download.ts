@@ -3,7 +3,7 @@
  * verb, deliver the data as events, and report `X_done` only after both the data connection's
  * end and the final 2xx reply, in whichever order they come.
  */
-import { DataConnectionError, FtpError, PartialTransferError, TimeoutError } from '../errors.js';
+import { AbortError, DataConnectionError, FtpError, PartialTransferError, TimeoutError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
@@ -38,22 +38,34 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
     const last = awaitTransferReply(ctx, (reply) => {
       if (reply.code >= 400) data.close(); // the server gave up on the transfer: stop waiting for data
     });
+    const reading: Reading = { discard: false };
     const deliver = (item: Buffer | string) => {
-      if (ctx.signal.aborted) return; // late data of a lost connection: the retry delivers it
+      if (ctx.signal.aborted || reading.discard) return; // late data of a lost connection (the retry delivers it) or of an aborted listing
       progress.delivered += typeof item === 'string' ? 1 : item.length;
       ctx.events.pushNamed(`${spec.name}_data`, item, param);
     };
     let dataError: FtpError | null = null;
     let received = 0;
+    let receiving: Promise<number> | null = null;
     try {
       const stream = await guard(ctx, data.socket(), job);
       if (data.mode === 'active') announce(ctx, job, `${spec.name}_connected`, param);
-      received = await guard(ctx, receive(stream, ctx, deliver, isFile, job.observer?.flow), job);
+      receiving = receive(stream, ctx, deliver, isFile, reading, job.observer?.flow);
+      received = await guard(ctx, receiving, job);
     } catch (error) {
       dataError = reportable(ctx, error);
-      data.close();
+      // An aborted listing is read to its end, discarded: Pure-FTPd ignores ABOR during a listing
+      // and would send what it still holds on the next data connection.
+      if (receiving && !isFile && dataError instanceof AbortError) {
+        reading.discard = true;
+        const flow = job.observer?.flow;
+        const resume = flow?.onResume;
+        if (flow) flow.onResume = null;
+        resume?.(); // paused for the consumer that just left
+      } else data.close();
     }
     const { reply, error } = await last.finish(dataError);
+    if (reading.discard) await drained(receiving!, ctx.options.timeout);
     if (error) ctx.fail(job, error);
     else {
       const shortBy = isFile ? missingBytes(first, offset + received, ctx.settings.type) : 0;
@@ -76,12 +88,28 @@ function missingBytes(preliminary: Reply, received: number, type: string | null)
   return announced ? Math.max(0, Number(announced[1]) - received) : 0;
 }
 
+/** How a data connection is being read: `discard` once its data is no longer wanted (read on, drop it, never pause). */
+interface Reading {
+  discard: boolean;
+}
+
+/** Most bytes of an aborted listing read and dropped before its data connection is closed anyway. */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/** Waits (at most `ms`) for an aborted listing's data connection to end. */
+async function drained(receiving: Promise<number>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
+  await Promise.race([receiving.then(() => {}, () => {}), late]);
+  clearTimeout(timer);
+}
+
 /**
  * Reads the data connection to its end, delivering chunks of at most `blockSize` bytes (files) or
  * single lines (listings). Times out only when no byte arrives for `timeout` ms while reading
  * (not while `flow` holds it paused for a slow consumer).
  */
-function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean, flow?: Flow): Promise<number> {
+function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | string) => void, bytes: boolean, reading: Reading, flow?: Flow): Promise<number> {
   const { blockSize, timeout, maxLineBytes, encoding } = ctx.options;
   const { socket } = stream;
   const lines = bytes ? null : new LineSplitter(maxLineBytes, encoding);
@@ -100,6 +128,11 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
     });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
+      if (reading.discard) {
+        if (received > MAX_DRAIN_BYTES) fail(new DataConnectionError('an aborted listing went on too long'));
+        else socket.resume(); // paused for a consumer that is gone
+        return;
+      }
       try {
         if (lines) for (const line of lines.push(chunk)) deliver(line);
         else for (let at = 0; at < chunk.length; at += blockSize) deliver(chunk.subarray(at, at + blockSize));
