@@ -247,18 +247,20 @@ async function runPlan(plan: Plan, options: TreeOptions, mover: Mover): Promise<
   const batch = new BatchProgress(plan.files, options);
   try {
     for (const file of plan.files) {
-      const parent = file.segments.slice(0, -1).join('/');
-      if (failedFolders.has(parent)) {
+      batch.begin(file);
+      if (failedFolders.has(file.segments.slice(0, -1).join('/'))) {
+        batch.end(file);
         record(results, result(file.path, 'skipped', 'its folder could not be made'), options);
         continue;
       }
-      batch.begin(file);
       try {
         const outcome = await mover.moveFile(file, { ...options.transfer, ...callOptions(options), onProgress: (p) => batch.fileAt(p.bytes), progressInterval: batch.interval });
-        batch.end(file, outcome.transferred);
-        record(results, { ...result(file.path, outcome.status === 'skipped' ? 'skipped' : 'done', outcome.status === 'done' ? undefined : outcome.status), bytes: outcome.transferred }, options);
+        batch.end(file);
+        const status = outcome.status === 'skipped' ? 'skipped' : 'done';
+        const reason = outcome.status === 'skipped' ? 'exists (ifExists: skip)' : outcome.status === 'complete' ? 'already complete' : undefined;
+        record(results, { ...result(file.path, status, reason), bytes: outcome.transferred }, options);
       } catch (error) {
-        batch.end(file, 0);
+        batch.end(file);
         const failure = asFtpError(error);
         if (failure instanceof AbortError || failure instanceof SessionClosedError || options.stopOnError) throw failure;
         record(results, result(file.path, 'failed', failure.message, failure), options);
@@ -300,8 +302,9 @@ class BatchProgress {
     this.counted = Math.max(this.counted, bytes);
   }
 
-  end(file: PlannedFile, transferred: number): void {
-    this.fileAt(transferred > 0 ? (file.size ?? transferred) : this.counted);
+  /** The file is over (moved, skipped or failed): all of its size counts as gone through. */
+  end(file: PlannedFile): void {
+    this.fileAt(file.size ?? this.counted);
     this.filesDone += 1;
     this.current = undefined;
   }
