@@ -33,13 +33,13 @@ const MONTHS: ReadonlyMap<string, number> = (() => {
  * trailing `.` allowed, `Mär`, `févr.`), or a number with `月` or `월` (`3月`). Null otherwise.
  */
 export function monthIndex(token: string): number | null {
-  const cjk = /^(\d{1,2})[月월]$/.exec(token);
-  if (cjk) {
-    const month = Number(cjk[1]);
-    return month >= 1 && month <= 12 ? month - 1 : null;
+  const last = token.charCodeAt(token.length - 1);
+  if (last === 0x6708 || last === 0xc6d4) { // 月, 월
+    const month = Number(token.slice(0, -1));
+    return token.length <= 3 && month >= 1 && month <= 12 ? month - 1 : null;
   }
-  const key = token.endsWith('.') ? token.slice(0, -1) : token;
-  return MONTHS.get(key.toLowerCase()) ?? null;
+  if (token.length < 3 || token.length > 5) return null; // every name in the table has 3 or 4 letters, then maybe a dot
+  return MONTHS.get(token) ?? MONTHS.get((last === 0x2e ? token.slice(0, -1) : token).toLowerCase()) ?? null;
 }
 
 /**

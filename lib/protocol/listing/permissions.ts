@@ -6,20 +6,24 @@ import type { EntryPermissions } from './entry.js';
 
 /** Permissions from the nine letters after the type letter of `ls -l`; null when they are not permission letters. */
 export function permissionsFromText(text: string): EntryPermissions | null {
-  if (!/^[r-][w-][xsS-][r-][w-][xsS-][r-][w-][xtT-]$/.test(text)) return null;
+  if (text.length !== 9) return null;
   let mode = 0;
-  const sets = [0, 3, 6].map((at, index) => {
-    const [r, w, x] = [text[at]!, text[at + 1]!, text[at + 2]!];
+  const sets: string[] = [];
+  for (let index = 0; index < 3; index += 1) {
+    const [r, w, x] = [text[index * 3]!, text[index * 3 + 1]!, text[index * 3 + 2]!];
+    if ((r !== 'r' && r !== '-') || (w !== 'w' && w !== '-') || !EXECUTE[index]!.includes(x)) return null;
     const shift = 6 - index * 3;
-    if (r === 'r') mode |= 4 << shift;
-    if (w === 'w') mode |= 2 << shift;
-    if (x === 'x' || x === 's' || x === 't') mode |= 1 << shift;
+    const runs = x === 'x' || x === 's' || x === 't';
+    mode |= (r === 'r' ? 4 << shift : 0) | (w === 'w' ? 2 << shift : 0) | (runs ? 1 << shift : 0);
     if (x === 's' || x === 'S') mode |= index === 0 ? 0o4000 : 0o2000;
     if (x === 't' || x === 'T') mode |= 0o1000;
-    return (r === 'r' ? 'r' : '') + (w === 'w' ? 'w' : '') + (x === 'x' || x === 's' || x === 't' ? 'x' : '');
-  });
+    sets.push((r === 'r' ? 'r' : '') + (w === 'w' ? 'w' : '') + (runs ? 'x' : ''));
+  }
   return { user: sets[0]!, group: sets[1]!, other: sets[2]!, mode };
 }
+
+/** The execute letters each class may show: setuid and setgid for owner and group, sticky for others. */
+const EXECUTE = ['xsS-', 'xsS-', 'xtT-'];
 
 /** Permissions from octal digits (`644`, `0755`, `4755`); null when they are not a mode. */
 export function permissionsFromMode(octal: string): EntryPermissions | null {

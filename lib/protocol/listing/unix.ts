@@ -43,10 +43,10 @@ export const unixParser: LineParser = {
     const tokens = leadingTokens(line);
     if (tokens.length < 5 || !HEAD.test(tokens[0]!.text)) return TOTAL.test(line) ? 'skip' : null;
     for (let at = 2; at + 1 < tokens.length; at += 1) {
+      const sized = readSize(tokens, at); // the cheaper test first: a date follows the size
+      if (sized === null) continue;
       const date = readDate(tokens, at, context.now);
       if (date === null) continue;
-      const sized = readSize(tokens, at);
-      if (sized === null) continue;
       return entry(line, tokens, sized, date);
     }
     return null;
