@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFactLine, parseMlstReply } from '../../lib/protocol/facts.js';
+import { parseFactLine } from '../../lib/protocol/facts.js';
 
 describe('parseFactLine', () => {
   it('reads facts (names lower-cased, values as sent) and the name after the first space', () => {
@@ -17,17 +17,5 @@ describe('parseFactLine', () => {
   it('returns null for a line that is not a fact line', () => {
     assert.equal(parseFactLine('nospace'), null);
     assert.equal(parseFactLine('drwxr-xr-x 2 ftp ftp 4096 May 6 pub'), null);
-  });
-});
-
-describe('parseMlstReply', () => {
-  it('finds the entry line among the reply lines', () => {
-    const entry = parseMlstReply(['Listing /a b', ' type=file;size=3; /a b', 'End']);
-    assert.equal(entry!.facts.get('type'), 'file');
-    assert.equal(entry!.name, '/a b');
-  });
-
-  it('returns null when no line is an entry', () => {
-    assert.equal(parseMlstReply(['Listing x', 'End']), null);
   });
 });

@@ -122,3 +122,15 @@ describe('MLSD lines', () => {
     for (const line of ['name only', ' leading', '-rw-r--r-- 1 a b 1 Jan 1 2020 f', '=x; y']) assert.equal(mlsdParser.parse(line, context), null, line);
   });
 });
+
+describe('MLSD: a symlink target with spaces (Pure-FTPd)', () => {
+  it('the facts end at the first "; ", so the target keeps its spaces and the name is right', () => {
+    const info = entry(mlsdParser.parse('type=OS.unix=slink:Copy of budget (2) 9700;size=23;modify=20240101000000;unique=fe00g1; backup 9700.jpg', context));
+    assert.deepEqual([info.name, info.type, info.target, info.size, info.modifiedAt?.toISOString()],
+      ['backup 9700.jpg', 'symlink', 'Copy of budget (2) 9700', 23, '2024-01-01T00:00:00.000Z']);
+  });
+
+  it('a name holding "; " is kept whole', () => {
+    assert.equal(entry(mlsdParser.parse('type=file;size=1; a; b=c; d', context)).name, 'a; b=c; d');
+  });
+});
