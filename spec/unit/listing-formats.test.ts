@@ -383,7 +383,8 @@ describe('listing parsers: robustness', () => {
     }), { numRuns: 2000 });
   });
 
-  it('take well under 50 ms on 64 KiB lines built to make regular expressions backtrack', () => {
+  // A guard against catastrophic backtracking (seconds to hours), not a speed test: each line takes about 1 ms here.
+  it('finish 64 KiB lines built to make regular expressions backtrack (well under a second each)', () => {
     const size = 64 * 1024;
     const fill = (unit: string) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
     const lines = [
@@ -402,7 +403,7 @@ describe('listing parsers: robustness', () => {
         parser.parse(line, context);
         parser.continues?.(line);
         const took = performance.now() - started;
-        assert.ok(took < 50, `${parser.format} took ${took.toFixed(1)} ms on ${JSON.stringify(line.slice(0, 40))}…`);
+        assert.ok(took < 1000, `${parser.format} took ${took.toFixed(1)} ms on ${JSON.stringify(line.slice(0, 40))}…`);
       }
     }
   });
