@@ -71,7 +71,7 @@ export async function stat(ftp: FtpSession, submit: Submit, path: string, option
   if ((await ftp.features()).has('MLST') && options.command !== 'list') {
     const reply = await mlst(ftp, path, options);
     if (reply === undefined) return null;
-    const entry = reply.length === 0 ? null : mlsdParser.parse(reply, { now: new Date() });
+    const entry = mlsdParser.parse(reply, { now: new Date() }); // null for a reply without an entry line ('')
     if (entry !== null && entry !== 'skip') return { ...entry, name: posix.basename(entry.name) || entry.name };
   }
   const parent = posix.dirname(path);

@@ -129,8 +129,7 @@ export function jobOptions(options: TransferCallOptions & { offset?: number | un
 export async function listLines(submit: Submit, name: string, args: readonly string[], options: ListingCallOptions, onLine: (line: string) => void): Promise<void> {
   const limit = options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`maxListingBytes must be a positive integer, got ${String(limit)}`);
-  const cancel = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  const { cancel, signal } = cancellable(options.signal);
   let bytes = 0;
   let tooLarge: ListingTooLargeError | null = null;
   try {
@@ -152,4 +151,10 @@ export async function listLines(submit: Submit, name: string, args: readonly str
     throw tooLarge ?? error;
   }
   if (tooLarge) throw tooLarge;
+}
+
+/** A controller to stop a call from inside, and the signal the call takes: it fires on that or on the caller's `signal`. */
+export function cancellable(signal: AbortSignal | undefined): { cancel: AbortController; signal: AbortSignal } {
+  const cancel = new AbortController();
+  return { cancel, signal: signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal };
 }

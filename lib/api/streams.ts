@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { describe, FtpError, LocalIoError } from '../errors.js';
 import { createFeed, feedUpload } from '../run/upload.js';
 import type { Flow, UploadFeed } from '../run/context.js';
-import { call, jobOptions, type Submit, type TransferCallOptions } from './request.js';
+import { call, cancellable, jobOptions, type Submit, type TransferCallOptions } from './request.js';
 
 /** Options of {@link downloadStream}. */
 export interface DownloadOptions extends TransferCallOptions {
@@ -67,8 +67,7 @@ export function commandStream(
   options: TransferCallOptions & { offset?: number | undefined; highWaterMark?: number | undefined; objectMode?: boolean; onEnd?: () => void },
   onEvent: StreamEventHandler,
 ): Readable {
-  const cancel = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  const { cancel, signal } = cancellable(options.signal);
   const flow: Flow & { paused: boolean } = { paused: false, onResume: null };
   const objectMode = options.objectMode ?? false;
   const stream = new Readable({

@@ -137,7 +137,8 @@ function rulesOf(options: TreeOptions): Rules {
 }
 
 /** Whether the walk takes `entry`: a safe name, let in by the filter, not too deep (what is refused for a reason gets a result). */
-function takes(entry: TreeEntry, segments: string[], depth: number, plan: Plan, rules: Rules): boolean {
+function takes(entry: TreeEntry, segments: string[], depth: number, plan: Plan): boolean {
+  const { rules } = plan;
   const path = segments.join('/');
   const reason = unsafeReason(entry.name);
   if (reason !== null) {
@@ -170,7 +171,7 @@ async function walkRemote(ftp: FtpSession, dir: string, at: string[], depth: num
       if (entry === null) continue; // dangling
       entry = { ...entry, name: listed.name, type: entry.type === 'directory' ? 'directory' : 'file' };
     }
-    if (!takes(entry, segments, depth, plan, plan.rules)) continue;
+    if (!takes(entry, segments, depth, plan)) continue;
     if (entry.type !== 'directory') {
       plan.files.push({ path: segments.join('/'), segments, size: entry.size });
       continue;
@@ -203,7 +204,7 @@ async function walkLocal(root: string, at: string[], depth: number, plan: Plan, 
       continue;
     }
     const entry: TreeEntry = { name: dirent.name, type: info.isDirectory() ? 'directory' : 'file', size: info.isFile() ? info.size : undefined, modifiedAt: info.mtime };
-    if (!takes(entry, segments, depth, plan, plan.rules)) continue;
+    if (!takes(entry, segments, depth, plan)) continue;
     if (entry.type === 'file') {
       plan.files.push({ path: segments.join('/'), segments, size: info.size });
       continue;

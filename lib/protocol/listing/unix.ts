@@ -120,18 +120,12 @@ function readSize(tokens: readonly Token[], at: number): SizeAt | null {
 const TYPES: Readonly<Record<string, FileType>> = { '-': 'file', d: 'directory', l: 'symlink' };
 
 function entry(line: string, tokens: readonly Token[], sized: SizeAt, date: DateAt): FileInfo {
-  let name = line.slice(tokens[date.last]!.end + 1);
+  const name = line.slice(tokens[date.last]!.end + 1);
   const type = TYPES[line[0]!] ?? 'other';
-  const info = newEntry('unix', line, name, type);
-  if (type === 'symlink') {
-    const arrow = name.indexOf(' -> ');
-    if (arrow !== -1) {
-      info.target = name.slice(arrow + 4);
-      name = name.slice(0, arrow);
-      info.name = name;
-    }
-  }
-  info.size = type === 'other' && sized.size === undefined ? undefined : sized.size;
+  const arrow = type === 'symlink' ? name.indexOf(' -> ') : -1;
+  const info = newEntry('unix', line, arrow === -1 ? name : name.slice(0, arrow), type);
+  if (arrow !== -1) info.target = name.slice(arrow + 4);
+  info.size = sized.size;
   info.modifiedAt = date.modifiedAt;
   info.permissions = permissionsFromText(line.slice(1, 10)) ?? undefined;
   readOwners(info, tokens.slice(1, sized.first));
