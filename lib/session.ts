@@ -15,6 +15,8 @@ import type { FileInfo } from './protocol/listing/entry.js';
 import { downloadDir, uploadDir, type TreeOptions, type TreeResult } from './api/trees.js';
 import { retrFile, store, type FileTransferOptions, type FileTransferResult } from './api/files.js';
 import { request, type CallOptions, type CommandReply, type ListingCallOptions, type RequestName, type RequestResult, type Submit, type TransferCallOptions } from './api/request.js';
+import { downloadTo, READ_SIZE, type ChunkSink, type DownloadToOptions } from './api/sink.js';
+import { ReadBuffers } from './transport/read-buffers.js';
 import { downloadStream, uploadFrom, type DownloadOptions, type UploadOptions, type UploadSource } from './api/streams.js';
 
 /**
@@ -33,6 +35,8 @@ export class FtpSession extends SessionCore {
   /** Queues a command for the promise API. */
   private readonly queueCommand: Submit = (name, args, job) => this.submit(name, args, job);
   private featureCache: Promise<Map<string, string>> | null = null;
+  /** The read buffers `downloadTo` lends (made on first use, kept for the session's life). */
+  private readonly readBuffers = new ReadBuffers(READ_SIZE);
 
   /** Creates a session and starts connecting at once. Throws InvalidArgumentError for bad options. */
   static spawn(options: FtpSessionOptions): FtpSession {
@@ -211,6 +215,15 @@ export class FtpSession extends SessionCore {
   /** RETR as a Readable with backpressure to the data socket. Destroying it aborts the transfer. */
   download(remote: string, options?: DownloadOptions): Readable {
     return downloadStream(this.queueCommand, remote, options);
+  }
+
+  /**
+   * RETR into `sink`, the fastest way to read a file: a function borrows each chunk from reused
+   * buffers (valid until it returns or its promise settles), a Writable gets chunks to keep.
+   * Resolves with the byte count once the server confirmed the transfer and the sink took it all.
+   */
+  downloadTo(remote: string, sink: ChunkSink, options?: DownloadToOptions): Promise<number> {
+    return downloadTo(this.queueCommand, this.readBuffers, remote, sink, options);
   }
 
   /** STOR (or APPE) from a Readable, an async iterable, a Buffer or a string. */

@@ -103,7 +103,7 @@ export function commandStream(
  * a source that fails fails the upload (it never looks complete).
  */
 export async function uploadFrom(submit: Submit, remote: string, source: UploadSource, options: UploadOptions = {}): Promise<void> {
-  const feed = createFeed();
+  const feed = createFeed(true);
   const limit = options.highWaterMark ?? DEFAULT_HIGH_WATER;
   let wake: () => void = () => {};
   let flushed = 0;

@@ -13,7 +13,9 @@ import type { ResolvedOptions, TransferMode } from '../options.js';
 import type { Reply } from '../protocol/reply.js';
 import { parsePwdReply } from '../protocol/values.js';
 import type { ControlConnection } from '../transport/control.js';
-import { openData, type DataSettings, type PendingData } from '../transport/data.js';
+import { openData, willPipeline, type DataSettings, type PendingData } from '../transport/data.js';
+import type { ReadBuffers } from '../transport/read-buffers.js';
+import { formatCommand } from '../protocol/command-line.js';
 import type { Trace } from '../trace.js';
 
 /** Session settings runners read and change, and the restore plan gives back to a new connection. */
@@ -39,6 +41,8 @@ export interface UploadFeed {
   closed: boolean;
   /** Set when the upload can no longer succeed (e.g. the buffer limit was passed). */
   failure: FtpError | null;
+  /** Filled by a source read ahead of the transfer (promise API): the transfer starts once it has bytes. */
+  readonly sourced: boolean;
   /** The upload's runner has finished. */
   finished: boolean;
   /** Wakes the runner after a change. */
@@ -76,6 +80,8 @@ export interface JobRequest {
   readonly offset?: number;
   /** An upload's data source, fed by the caller (never the session's `put_data` feed). */
   readonly feed?: UploadFeed;
+  /** A download whose observer borrows chunks: read into these reused buffers (see `ReadBuffers`). */
+  readonly reads?: ReadBuffers;
 }
 
 /** One posted command, ready to run. */
@@ -103,6 +109,20 @@ export function abortError(signal: AbortSignal): AbortError {
 export function aborted(ctx: RunContext, job: Job): boolean {
   if (!job.signal?.aborted) return false;
   ctx.fail(job, abortError(job.signal));
+  return true;
+}
+
+/** Resolves once an upload's feed has bytes, is closed, or failed. */
+function fed(feed: UploadFeed): Promise<void> {
+  if (feed.chunks.length > 0 || feed.closed || feed.failure) return Promise.resolve();
+  return new Promise((resolve) => { feed.wake = resolve; });
+}
+
+/** Fails `job` with its upload source's failure and returns true when that source failed. */
+function sourceFailed(ctx: RunContext, job: Job): boolean {
+  const failure = job.feed?.failure;
+  if (!failure) return false;
+  ctx.fail(job, failure);
   return true;
 }
 
@@ -236,18 +256,64 @@ export function awaitTransferReply(ctx: RunContext, onArrival: (reply: Reply) =>
   };
 }
 
+/** A transfer under way: its data connection and the transfer command's first reply. */
+export interface StartedTransfer {
+  readonly data: PendingData;
+  readonly first: Reply;
+}
+
 /**
- * The common start of every transfer: the TYPE a file transfer needs, then the data connection.
- * Returns null when it failed and the failure was reported as the command's error event.
+ * The common start of every transfer: the TYPE a file transfer needs, the data connection, REST
+ * when the transfer starts past byte 0 (or an earlier REST may be pending), then the transfer
+ * command. Without REST, and once the session knows EPSV from PASV, the command goes right
+ * behind EPSV/PASV in one write (see {@link DataPlan.then}). `marksSent`: the command changes the
+ * server (an upload), so the job is marked sent before it goes out; `events` is the prefix of its
+ * `_connected` event. Returns null when the start
+ * failed: the failure is reported and the data connection closed.
  */
-export async function prepareTransfer(ctx: RunContext, job: Job, isFile: boolean): Promise<PendingData | null> {
-  if (isFile && !(await ensureTransferType(ctx, job))) return null;
+export async function startTransfer(ctx: RunContext, job: Job, how: { isFile: boolean; offset: number; marksSent: boolean; events: string; reads?: ReadBuffers | undefined }): Promise<StartedTransfer | null> {
+  const feed = job.feed;
+  // A source that fails before its first byte leaves the server alone (no STOR, no truncated file).
+  if (feed?.sourced) {
+    try {
+      await guard(ctx, fed(feed), job);
+    } catch (error) {
+      ctx.fail(job, reportable(ctx, error));
+      return null;
+    }
+  }
+  if (how.isFile && !(await ensureTransferType(ctx, job))) return null;
+  if (aborted(ctx, job) || sourceFailed(ctx, job)) return null;
+  const line = formatCommand(job.spec.verb!, job.args);
+  const restart = how.offset > 0 || ctx.settings.staleRest;
+  // Without a source of its own, an upload goes behind EPSV only once it has bytes (or none to come).
+  const pipelined = !restart && willPipeline(ctx.settings) && (!feed || feed.sourced || feed.closed || feed.chunks.length > 0);
+  if (pipelined && how.marksSent) job.progress.sent = true;
+  let data: PendingData;
   try {
     // Not guarded by the job's signal: EPSV/PORT must get their replies before anything else is sent.
-    return await guard(ctx, openData(ctx.control, ctx.settings, ctx.options, ctx.trace));
+    data = await guard(ctx, openData(ctx.control, ctx.settings, ctx.options, ctx.trace, { then: pipelined ? [line] : undefined, reads: how.reads }));
   } catch (error) {
     ctx.fail(job, reportable(ctx, error));
     return null;
+  }
+  try {
+    if (data.mode === 'passive') announce(ctx, job, `${how.events}_connected`, job.param);
+    let first: Reply;
+    if (data.pipelined) first = await ctx.control.nextReply();
+    else {
+      if (!(await restartAt(ctx, job, how.offset)) || sourceFailed(ctx, job)) {
+        data.close();
+        return null;
+      }
+      if (how.marksSent) job.progress.sent = true;
+      first = await ctx.control.request(line);
+    }
+    ctx.settings.staleRest = first.code >= 400;
+    return { data, first };
+  } catch (error) {
+    data.close();
+    throw error;
   }
 }
 

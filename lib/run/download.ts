@@ -4,26 +4,22 @@
  * end and the final 2xx reply, in whichever order they come.
  */
 import { AbortError, DataConnectionError, FtpError, PartialTransferError, TimeoutError } from '../errors.js';
-import { formatCommand } from '../protocol/command-line.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
 import { dataConnectionFailed, type DataStream } from '../transport/data.js';
-import { aborted, announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, restartAt, type Flow, type Job, type RunContext } from './context.js';
+import { IdleWatch } from '../transport/idle.js';
+import { announce, awaitTransferReply, guard, replyError, reportable, startTransfer, type Flow, type Job, type RunContext } from './context.js';
 
 /** Runs one download job; see the module comment. */
 export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
   const { spec, param, progress } = job;
   const isFile = spec.payload === 'bytes';
-  const data = await prepareTransfer(ctx, job, isFile);
-  if (!data) return;
+  // A resumed get asks for the rest of the file (REST right before RETR, RFC 3659 §5.3).
+  const offset = isFile ? progress.delivered : 0;
+  const started = await startTransfer(ctx, job, { isFile, offset, marksSent: false, events: spec.name, reads: job.reads });
+  if (!started) return;
+  const { data, first } = started;
   try {
-    if (data.mode === 'passive') announce(ctx, job, `${spec.name}_connected`, param);
-    if (aborted(ctx, job)) return;
-    // A resumed get asks for the rest of the file; REST comes right before RETR (RFC 3659 §5.3).
-    const offset = isFile ? progress.delivered : 0;
-    if (!(await restartAt(ctx, job, offset))) return;
-    const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
-    ctx.settings.staleRest = first.code >= 400;
     if (first.code >= 400) {
       ctx.fail(job, replyError(first));
       return;
@@ -115,51 +111,66 @@ function receive(stream: DataStream, ctx: RunContext, deliver: (item: Buffer | s
   const lines = bytes ? null : new LineSplitter(maxLineBytes, encoding);
   let received = 0;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const idle = new IdleWatch(timeout, () => fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`)));
     const fail = (error: FtpError) => {
+      idle.stop();
       socket.destroy();
+      if (settled) return;
+      settled = true;
       reject(error);
     };
     if (stream.error) return fail(dataConnectionFailed(stream.error));
-    if (stream.ended) return resolve(0);
-    socket.setTimeout(timeout);
-    socket.on('timeout', () => {
-      if (flow?.onResume) return; // paused for the consumer, not idle (re-armed on resume)
-      fail(new TimeoutError(`Timeout (${timeout / 1000} seconds) with no data on the data connection`));
-    });
-    socket.on('data', (chunk: Buffer) => {
+    if (stream.ended) {
+      idle.stop();
+      return resolve(0);
+    }
+    const resume = () => {
+      idle.hold(false);
+      socket.resume();
+    };
+    /** Takes one chunk; false when reading must pause (the consumer asked for it). */
+    const take = (chunk: Buffer): boolean => {
       received += chunk.length;
+      idle.touch();
       if (reading.discard) {
         if (received > MAX_DRAIN_BYTES) fail(new DataConnectionError('an aborted listing went on too long'));
-        else socket.resume(); // paused for a consumer that is gone
-        return;
+        return true; // read on: nobody waits for it any more
       }
       try {
         if (lines) for (const line of lines.push(chunk)) deliver(line);
+        else if (chunk.length <= blockSize) deliver(chunk);
         else for (let at = 0; at < chunk.length; at += blockSize) deliver(chunk.subarray(at, at + blockSize));
       } catch (error) {
         fail(error as FtpError);
-        return;
+        return false;
       }
-      if (flow?.paused && !flow.onResume) {
-        socket.pause();
-        flow.onResume = () => {
-          socket.setTimeout(timeout); // idle time counts again from now
-          socket.resume();
-        };
-      }
-    });
+      if (!flow?.paused || flow.onResume) return true;
+      idle.hold(true); // paused for the consumer, not idle
+      flow.onResume = resume;
+      return false;
+    };
+    if (stream.borrowed) stream.borrowed.take(take);
+    else {
+      socket.on('data', (chunk: Buffer) => {
+        if (!take(chunk)) socket.pause();
+      });
+    }
     socket.on('error', (error) => fail(dataConnectionFailed(error)));
     socket.on('close', () => {
+      if (settled) return;
       ctx.trace.note(`data connection closed after ${received} bytes`);
       fail(new DataConnectionError('the data connection closed before its end'));
     });
     socket.on('end', () => {
+      idle.stop();
       try {
         if (lines) for (const line of lines.end()) deliver(line);
       } catch (error) {
         fail(error as FtpError);
         return;
       }
+      settled = true;
       resolve(received);
     });
   });

@@ -7,13 +7,17 @@
  * fails the upload. A caller that posts the next chunk after each `put_flushed` never gets near it.
  */
 import { DataConnectionError, FtpError, InvalidStateError, TimeoutError } from '../errors.js';
-import { formatCommand } from '../protocol/command-line.js';
 import { dataConnectionFailed, type DataStream } from '../transport/data.js';
-import { aborted, announce, awaitTransferReply, guard, prepareTransfer, replyError, reportable, restartAt, type Job, type RunContext, type UploadFeed } from './context.js';
+import { IdleWatch } from '../transport/idle.js';
+import { announce, awaitTransferReply, guard, replyError, reportable, startTransfer, type Job, type RunContext, type UploadFeed } from './context.js';
 
-/** Creates the feed an upload job collects `put_data` into. */
-export function createFeed(): UploadFeed {
-  return { chunks: [], pending: 0, closed: false, failure: null, finished: false, wake: () => {} };
+/**
+ * Creates the feed an upload job collects its bytes into. `sourced`: a source the session reads
+ * on its own (the promise API), so the transfer waits for its first bytes before it starts;
+ * otherwise (`put_data` after `put_connected`) the caller waits for the transfer.
+ */
+export function createFeed(sourced = false): UploadFeed {
+  return { chunks: [], pending: 0, closed: false, failure: null, finished: false, sourced, wake: () => {} };
 }
 
 /**
@@ -37,20 +41,11 @@ export function feedUpload(feed: UploadFeed, data: Buffer | Uint8Array | string 
 
 /** Runs one upload job (one attempt); see the module comment. */
 export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
-  const { spec, param } = job;
-  const data = await prepareTransfer(ctx, job, true);
-  if (!data) return;
+  const { param } = job;
+  const started = await startTransfer(ctx, job, { isFile: true, offset: job.offset ?? 0, marksSent: true, events: 'put' });
+  if (!started) return;
+  const { data, first } = started;
   try {
-    if (data.mode === 'passive') announce(ctx, job, 'put_connected', param);
-    if (job.feed!.failure) {
-      ctx.fail(job, job.feed!.failure); // the caller's source failed before anything was sent
-      return;
-    }
-    if (aborted(ctx, job)) return;
-    if (!(await restartAt(ctx, job, job.offset ?? 0))) return;
-    job.progress.sent = true;
-    const first = await ctx.control.request(formatCommand(spec.verb!, job.args));
-    ctx.settings.staleRest = first.code >= 400;
     if (first.code >= 200) {
       ctx.fail(job, first.code >= 400 ? replyError(first) : new DataConnectionError(`the server did not accept data: ${first.code} ${first.text}`));
       return;
@@ -95,46 +90,53 @@ async function send(stream: DataStream, job: Job, ctx: RunContext, flushed: (byt
     failure ??= error;
     feed.wake();
   };
-  socket.setTimeout(timeout, () => {
-    if (socket.writableNeedDrain || feed.closed) {
-      fail(new TimeoutError(`Timeout (${timeout / 1000} seconds): the data connection took no data`));
-      socket.destroy();
-    }
+  // Idle while the socket holds unsent data or the upload is ending; waiting for the caller's next chunk is not.
+  const idle = new IdleWatch(timeout, () => {
+    fail(new TimeoutError(`Timeout (${timeout / 1000} seconds): the data connection took no data`));
+    socket.destroy();
   });
   socket.on('error', (error) => fail(dataConnectionFailed(error)));
   socket.on('close', () => fail(new DataConnectionError('the server closed the data connection during the upload')));
-  socket.on('drain', () => feed.wake());
+  socket.on('drain', () => {
+    idle.touch();
+    feed.wake();
+  });
   const check = () => {
     const error = stopped() ?? feed.failure ?? failure;
     if (error) throw error;
   };
   const changed = () => new Promise<void>((resolve) => { feed.wake = resolve; });
-
-  for (;;) {
-    check();
-    const chunk = feed.chunks[0];
-    if (chunk === undefined) {
-      if (feed.closed) break;
-      await changed();
-      continue;
-    }
-    for (let at = 0; at < chunk.length; at += blockSize) {
-      while (socket.writableNeedDrain) {
+  try {
+    for (;;) {
+      check();
+      const chunk = feed.chunks[0];
+      if (chunk === undefined) {
+        if (feed.closed) break;
+        idle.hold(true); // waiting for the caller
         await changed();
-        check();
+        idle.hold(false);
+        continue;
       }
-      const last = at + blockSize >= chunk.length;
-      job.progress.delivered += Math.min(blockSize, chunk.length - at);
-      socket.write(chunk.subarray(at, at + blockSize), last ? () => flushed(chunk.length) : undefined);
+      for (let at = 0; at < chunk.length; at += blockSize) {
+        while (socket.writableNeedDrain) {
+          await changed();
+          check();
+        }
+        const last = at + blockSize >= chunk.length;
+        job.progress.delivered += Math.min(blockSize, chunk.length - at);
+        socket.write(chunk.subarray(at, at + blockSize), last ? () => flushed(chunk.length) : undefined);
+      }
+      if (chunk.length === 0) flushed(0);
+      feed.chunks.shift();
+      feed.pending -= chunk.length;
     }
-    if (chunk.length === 0) flushed(0);
-    feed.chunks.shift();
-    feed.pending -= chunk.length;
+    await new Promise<void>((resolve, reject) => {
+      socket.removeAllListeners('close');
+      socket.once('close', (hadError) => (hadError ? reject(failure ?? new DataConnectionError('data connection failed while closing')) : resolve()));
+      socket.end();
+    });
+  } finally {
+    idle.stop();
   }
-  await new Promise<void>((resolve, reject) => {
-    socket.removeAllListeners('close');
-    socket.once('close', (hadError) => (hadError ? reject(failure ?? new DataConnectionError('data connection failed while closing')) : resolve()));
-    socket.end();
-  });
   check();
 }

@@ -42,7 +42,13 @@ export class ControlConnection {
   private readonly parser: ReplyParser;
   private readonly queued: Reply[] = [];
   private waiter: Waiter | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** When the awaited reply's timeout started (performance.now()), or null when it is not running. */
+  private waitingSince: number | null = null;
+  /**
+   * The reply timeout's watchdog: one interval for the connection's life, a quarter of the
+   * timeout, instead of a timer set and cleared for every reply (a reply is late by at most that).
+   */
+  private readonly watchdog: NodeJS.Timeout;
   /** Final replies still owed to commands already sent. */
   private owed = 0;
   /** Keep-alive NOOPs sent during a transfer whose `200` is still to come: consumed here, never delivered. */
@@ -68,6 +74,8 @@ export class ControlConnection {
     tcp.on('error', this.onError);
     tcp.on('close', this.onEnd);
     tcp.on('data', this.onChunk);
+    this.watchdog = setInterval(() => this.checkReplyTimeout(), Math.max(1, Math.ceil(options.timeout / 4)));
+    this.watchdog.unref();
   }
 
   /** Starts TLS over the TCP socket (through a carrier, so CCC can end it); the handshake runs in the background. */
@@ -220,10 +228,15 @@ export class ControlConnection {
 
   /** Sends one command line (already validated, without CRLF) and expects one final reply for it. */
   send(line: string): void {
+    this.sendAll([line]);
+  }
+
+  /** Sends command lines in one write (pipelined: one syscall, one packet) and expects a final reply for each. */
+  sendAll(lines: readonly string[]): void {
     if (this.closedWith) return;
-    this.options.trace.sent(line);
-    this.owed++;
-    this.channel.write(`${line}\r\n`, this.options.encoding);
+    for (const line of lines) this.options.trace.sent(line);
+    this.owed += lines.length;
+    this.channel.write(lines.length === 1 ? `${lines[0]}\r\n` : `${lines.join('\r\n')}\r\n`, this.options.encoding);
   }
 
   /**
@@ -287,11 +300,13 @@ export class ControlConnection {
 
   /** Starts the reply timeout for the reply being waited for, if it is not running yet. */
   startReplyTimer(): void {
-    if (!this.waiter || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.destroy(new TimeoutError(`Timeout (${this.options.timeout / 1000} seconds) waiting for a reply`));
-    }, this.options.timeout);
+    if (!this.waiter || this.waitingSince !== null) return;
+    this.waitingSince = performance.now();
+  }
+
+  private checkReplyTimeout(): void {
+    if (this.waitingSince === null || performance.now() - this.waitingSince < this.options.timeout) return;
+    this.destroy(new TimeoutError(`Timeout (${this.options.timeout / 1000} seconds) waiting for a reply`));
   }
 
   /** Ends the connection at once (no QUIT): the waiter, if any, is rejected with `error`. */
@@ -353,14 +368,14 @@ export class ControlConnection {
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.waitingSince = null;
   }
 
   private fail(error: FtpError): void {
     if (this.closedWith) return;
     this.closedWith = error;
     this.clearTimer();
+    clearInterval(this.watchdog);
     this.channel.destroy();
     this.tcp.destroy();
     const waiter = this.waiter;

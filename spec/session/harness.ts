@@ -33,6 +33,7 @@ export async function start(
     ...server.address,
     ...(credentials ? { user: USER, password: PASSWORD } : {}),
     timeout: 2000,
+    ...(process.env.FTP_DEBUG ? { debug: (line: string) => { process.stderr.write(`${line}\n`); } } : {}),
     ...sessionOptions,
   });
   const seen = recordEvents(ftp);

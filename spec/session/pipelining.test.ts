@@ -1,0 +1,194 @@
+/**
+ * The transfer command sent right behind EPSV (one round trip fewer per transfer), and what
+ * keeps replies in step when that goes wrong; `downloadTo` and its reused read buffers.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { LocalIoError, ReplyError } from '../../lib/index.js';
+import { sha256 } from '../support/hash.js';
+import { within } from '../support/traced.js';
+import { serveDownload, type ScriptedConnection } from '../support/scripted-server.js';
+import { BOUND, names, only, start, waitFor } from './harness.js';
+
+const BIG = randomBytes(2 * 1024 * 1024 + 77);
+const SMALL = Buffer.from('small file\n');
+
+/**
+ * An EPSV handler that waits before answering and records whether the next command had already
+ * arrived by then (pipelined), then answers as usual.
+ */
+function watchingEpsv(record: boolean[]) {
+  return async (conn: ScriptedConnection) => {
+    const listener = await conn.listenPassive();
+    await delay(60);
+    record.push(conn.commands.at(-1) !== 'EPSV');
+    await conn.send(`229 Entering Extended Passive Mode (|||${listener.port}|)`);
+  };
+}
+
+describe('pipelined transfer commands', () => {
+  it('the first transfer learns EPSV; later ones send RETR right behind it', BOUND, async (t) => {
+    const pipelined: boolean[] = [];
+    const { server, ftp } = await start(t, { files: { 'a.bin': BIG, 'b.txt': SMALL }, handlers: { EPSV: watchingEpsv(pipelined) } });
+    assert.equal(sha256(await within(ftp.request('get', ['a.bin']), 5000, 'first get')), sha256(BIG));
+    assert.deepEqual(await within(ftp.request('get', ['b.txt']), 5000, 'second get'), SMALL);
+    assert.deepEqual(await within(ftp.request('get', ['b.txt']), 5000, 'third get'), SMALL);
+    assert.deepEqual(pipelined, [false, true, true]);
+    assert.deepEqual(server.commands.filter((line) => /^(EPSV|RETR)/.test(line)), ['EPSV', 'RETR a.bin', 'EPSV', 'RETR b.txt', 'EPSV', 'RETR b.txt']);
+  });
+
+  it('events of a pipelined get come in the usual order', BOUND, async (t) => {
+    const { ftp, seen } = await start(t, { files: { 'b.txt': SMALL } });
+    ftp.post('get', 'b.txt');
+    ftp.post('get', 'b.txt');
+    await waitFor(seen, 'get_done', { count: 2 });
+    const second = names(seen).slice(names(seen).indexOf('get_done') + 1);
+    assert.deepEqual(second, ['get_connected', 'get_server', 'get_data', 'get_done']);
+  });
+
+  it('an upload goes behind EPSV once its source has data; the bytes arrive whole', BOUND, async (t) => {
+    const pipelined: boolean[] = [];
+    const { server, ftp } = await start(t, { handlers: { EPSV: watchingEpsv(pipelined) } });
+    await within(ftp.upload('one.bin', BIG), 5000, 'first upload');
+    await within(ftp.upload('two.bin', BIG.subarray(0, 1000)), 5000, 'second upload');
+    assert.deepEqual(pipelined, [false, true]);
+    assert.equal(sha256(server.uploads.get('one.bin')!), sha256(BIG));
+    assert.deepEqual(server.uploads.get('two.bin'), BIG.subarray(0, 1000));
+  });
+
+  it('REST is never pipelined: a get from an offset waits for EPSV, then sends REST and RETR', BOUND, async (t) => {
+    const pipelined: boolean[] = [];
+    const { server, ftp } = await start(t, {
+      files: { 'a.bin': BIG },
+      handlers: {
+        EPSV: watchingEpsv(pipelined),
+        REST: (conn, cmd) => conn.send(`350 Restart position accepted (${cmd.arg}).`),
+        RETR: async (conn) => {
+          const rest = Number(/^REST (\d+)$/.exec(conn.commands.at(-2) ?? '')?.[1] ?? 0);
+          await serveDownload(conn, BIG.subarray(rest), '150 Opening BINARY mode data connection.');
+        },
+      },
+    }, { transferMode: 'binary' });
+    await within(ftp.request('get', ['a.bin']), 5000, 'first get');
+    const tail = await within(ftp.download('a.bin', { offset: 1000 }).toArray(), 5000, 'get from 1000') as Buffer[];
+    assert.deepEqual(pipelined, [false, false]);
+    assert.deepEqual(server.commands.slice(-3), ['EPSV', 'REST 1000', 'RETR a.bin']);
+    assert.equal(sha256(tail), sha256(BIG.subarray(1000)));
+  });
+
+  it('EPSV refused on a pipelined attempt: the RETR reply behind it is read, replies stay in step', BOUND, async (t) => {
+    let epsvCalls = 0;
+    let freshPort = false;
+    const { server, ftp } = await start(t, {
+      files: { 'b.txt': SMALL },
+      handlers: {
+        EPSV: async (conn) => {
+          epsvCalls++;
+          if (epsvCalls === 2) return conn.send('425 Cannot open a passive port now.');
+          const listener = await conn.listenPassive();
+          freshPort = true;
+          return conn.send(`229 Entering Extended Passive Mode (|||${listener.port}|)`);
+        },
+        RETR: async (conn, cmd) => {
+          if (!freshPort) return conn.send('425 Use PORT or PASV first.');
+          freshPort = false;
+          return serveDownload(conn, SMALL, `150 Opening BINARY mode data connection for ${cmd.arg}.`);
+        },
+      },
+    }, { maxCommandRetries: 0 });
+    assert.deepEqual(await within(ftp.request('get', ['b.txt']), 5000, 'first get'), SMALL);
+    const error = await ftp.request('get', ['b.txt']).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof ReplyError && error.replyCode === 425, String(error));
+    assert.deepEqual(server.commands.slice(-2), ['EPSV', 'RETR b.txt'], 'RETR went out behind EPSV');
+    const pwd = await within(ftp.request('pwd', []), 5000, 'pwd after');
+    assert.equal(pwd.code, 257, 'the next command gets its own reply');
+    assert.deepEqual(await within(ftp.request('get', ['b.txt']), 5000, 'third get'), SMALL);
+  });
+
+  it('the port is gone when the client connects (ProFTPD answers 550 and closes it): the 550 is the error', BOUND, async (t) => {
+    let epsvCalls = 0;
+    const { ftp } = await start(t, {
+      files: { 'b.txt': SMALL },
+      handlers: {
+        EPSV: async (conn) => {
+          epsvCalls++;
+          const listener = await conn.listenPassive();
+          if (epsvCalls === 2) await listener.close();
+          return conn.send(`229 Entering Extended Passive Mode (|||${listener.port}|)`);
+        },
+        RETR: async (conn, cmd) => {
+          if (epsvCalls === 2) return conn.send('550 Failed to open file.');
+          return serveDownload(conn, SMALL, `150 Opening BINARY mode data connection for ${cmd.arg}.`);
+        },
+      },
+    });
+    await within(ftp.request('get', ['b.txt']), 5000, 'first get');
+    const error = await ftp.request('get', ['missing']).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof ReplyError && error.replyCode === 550, String(error));
+    assert.equal((await within(ftp.request('noop', []), 5000, 'noop after')).code, 200);
+  });
+});
+
+describe('downloadTo', () => {
+  it('a function sink borrows chunks from a few reused buffers, in order, byte-exact', BOUND, async (t) => {
+    const { ftp } = await start(t, { files: { 'a.bin': BIG } });
+    await within(ftp.request('get', ['a.bin']), 5000, 'learn EPSV'); // borrowed reads need passive mode, known or not
+    const chunks: Buffer[] = [];
+    const backing = new Set<ArrayBufferLike>();
+    const bytes = await within(ftp.downloadTo('a.bin', (chunk) => {
+      backing.add(chunk.buffer);
+      chunks.push(Buffer.from(chunk)); // a copy: the chunk itself is only lent
+    }), 5000, 'downloadTo');
+    assert.equal(bytes, BIG.length);
+    assert.equal(sha256(chunks), sha256(BIG));
+    assert.ok(backing.size <= 4, `${backing.size} distinct buffers for ${chunks.length} chunks`);
+  });
+
+  it('a chunk held by an async sink is not overwritten until the sink is done with it', BOUND, async (t) => {
+    const { ftp } = await start(t, { files: { 'a.bin': BIG } });
+    let at = 0;
+    let mismatches = 0;
+    const bytes = await within(ftp.downloadTo('a.bin', async (chunk) => {
+      const start = at;
+      at += chunk.length;
+      const expected = sha256(BIG.subarray(start, start + chunk.length));
+      await delay(2);
+      if (sha256(chunk) !== expected) mismatches++;
+    }), 8000, 'downloadTo');
+    assert.equal(bytes, BIG.length);
+    assert.equal(at, BIG.length);
+    assert.equal(mismatches, 0);
+  });
+
+  it('a sink that throws stops the transfer with LocalIoError; the session goes on', BOUND, async (t) => {
+    const { ftp } = await start(t, { files: { 'a.bin': BIG } });
+    const error = await ftp.downloadTo('a.bin', () => { throw new Error('disk full'); }).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof LocalIoError, String(error));
+    assert.match((error as Error).message, /disk full/);
+    assert.equal((await within(ftp.request('noop', []), 5000, 'noop after')).code, 200);
+  });
+
+  it('a Writable sink gets every byte and is ended', BOUND, async (t) => {
+    const { ftp, seen } = await start(t, { files: { 'a.bin': BIG } });
+    const got: Buffer[] = [];
+    let finished = false;
+    const sink = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        got.push(chunk);
+        setImmediate(callback);
+      },
+      final(callback) {
+        finished = true;
+        callback();
+      },
+    });
+    assert.equal(await within(ftp.downloadTo('a.bin', sink), 8000, 'downloadTo'), BIG.length);
+    assert.equal(finished, true);
+    assert.equal(sha256(got), sha256(BIG));
+    assert.equal(only(seen, 'get_data').length, 0, 'promise calls emit no command events');
+  });
+});
