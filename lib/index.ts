@@ -6,6 +6,7 @@ export { FtpSession } from './session.js';
 export type { CallOptions, TransferCallOptions, CommandReply, ParsedValues, RequestName, RequestResult } from './api/request.js';
 export type { DownloadOptions, UploadOptions, UploadSource } from './api/streams.js';
 export type { ChunkSink, DownloadToOptions } from './api/sink.js';
+export { fileSource, type FileSource } from './api/file-source.js';
 export type { FileTransferOptions, FileTransferResult, IfExists, MismatchPolicy } from './api/files.js';
 export type { VerifyMode } from './api/integrity.js';
 export type { Permissions, Access } from './api/directories.js';

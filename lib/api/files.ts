@@ -4,7 +4,8 @@
  * going on by itself after a failure in the middle (see `docs/files.md`).
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { fileSource } from './file-source.js';
 import { rename, rm, stat, utimes } from 'node:fs/promises';
 import { posix, dirname, basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -141,7 +142,7 @@ export async function store(ftp: FtpSession, localPath: string, remote: string, 
     targetSize: remoteSize,
     async transfer(offset, count) {
       let sent = 0;
-      const send = (append: boolean) => ftp.upload(target, createReadStream(localPath, { start: offset, highWaterMark: 256 * 1024 }), {
+      const send = (append: boolean) => ftp.upload(target, fileSource(localPath, { start: offset }), {
         ...call, onFlushed: (bytes) => { sent += bytes; count(bytes); }, onStart: () => { touched = true; },
         ...(append ? { command: 'appe' as const } : { offset }),
       });

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { describe, FtpError, LocalIoError } from '../errors.js';
 import { createFeed, feedUpload } from '../run/upload.js';
 import type { Flow, UploadFeed } from '../run/context.js';
+import { FileSource } from './file-source.js';
 import { call, cancellable, jobOptions, type Submit, type TransferCallOptions } from './request.js';
 
 /** Options of {@link downloadStream}. */
@@ -21,8 +22,8 @@ export interface DownloadOptions extends TransferCallOptions {
   onStart?: ((code: number, text: string) => void) | undefined;
 }
 
-/** The sources {@link uploadFrom} reads. */
-export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Array | string;
+/** The sources {@link uploadFrom} reads ({@link fileSource} for a local file is the fastest). */
+export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Array | string | FileSource;
 
 /** Options of {@link uploadFrom}. */
 export interface UploadOptions extends TransferCallOptions {
@@ -115,6 +116,7 @@ export async function uploadFrom(submit: Submit, remote: string, source: UploadS
       if (event === 'put_server') options.onStart?.(args[0] as number, args[1] as string);
       if (event !== 'put_flushed') return;
       flushed += args[0] as number;
+      if (source instanceof FileSource) source.flushed(args[0] as number);
       options.onFlushed?.(args[0] as number);
       wake();
     },
