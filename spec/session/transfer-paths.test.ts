@@ -1,13 +1,17 @@
 /**
- * The transfer command sent right behind EPSV (one round trip fewer per transfer), and what
- * keeps replies in step when that goes wrong; `downloadTo` and its reused read buffers.
+ * The fast transfer paths: the transfer command sent right behind EPSV (one round trip fewer
+ * per transfer) and what keeps replies in step when that goes wrong; `downloadTo` and its
+ * reused read buffers; `fileSource` and its reused file buffers.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LocalIoError, ReplyError } from '../../lib/index.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileSource, LocalIoError, ReplyError } from '../../lib/index.js';
 import { sha256 } from '../support/hash.js';
 import { within } from '../support/traced.js';
 import { serveDownload, type ScriptedConnection } from '../support/scripted-server.js';
@@ -190,5 +194,27 @@ describe('downloadTo', () => {
     assert.equal(finished, true);
     assert.equal(sha256(got), sha256(BIG));
     assert.equal(only(seen, 'get_data').length, 0, 'promise calls emit no command events');
+  });
+});
+
+describe('fileSource', () => {
+  it('uploads a local file byte-exact, from the start or from an offset, through reused buffers', BOUND, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'ftp-session-file-source-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const data = randomBytes(5 * 1024 * 1024 + 3); // more than the four 1 MiB buffers: they must be reused
+    const path = join(dir, 'local.bin');
+    await writeFile(path, data);
+    const { server, ftp } = await start(t);
+    await within(ftp.upload('whole.bin', fileSource(path)), 8000, 'upload');
+    await within(ftp.upload('tail.bin', fileSource(path, { start: 4_000_000 })), 8000, 'upload from an offset');
+    assert.equal(sha256(server.uploads.get('whole.bin')!), sha256(data));
+    assert.equal(sha256(server.uploads.get('tail.bin')!), sha256(data.subarray(4_000_000)));
+  });
+
+  it('a missing file fails the upload with LocalIoError before STOR is sent', BOUND, async (t) => {
+    const { server, ftp } = await start(t);
+    const error = await ftp.upload('x.bin', fileSource('/nonexistent/ftp-session/file')).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof LocalIoError, String(error));
+    assert.equal(server.commands.some((line) => line.startsWith('STOR')), false);
   });
 });
