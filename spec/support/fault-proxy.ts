@@ -24,6 +24,7 @@
  * ```
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { passivePort, rewritePassive } from './passive-rewrite.js';
 
 /** Where the proxy forwards to and where it listens. */
 export interface FaultProxyOptions {
@@ -287,31 +288,17 @@ export class FaultProxy {
       link.finals++;
       const i = link.swallow.findIndex(({ at }) => at === link.finals);
       if (i >= 0) return this.#fault(link, link.swallow.splice(i, 1)[0]!.fault);
-      if (/^22[79] /.test(last)) {
-        const rewritten = await this.#rewritePassive(link, last);
+      const serverPort = passivePort(last);
+      if (serverPort !== undefined) {
+        const port = await this.#openData(link, serverPort);
         if (link.state !== 'open') return;
-        lines = [...lines.slice(0, -1), Buffer.from(rewritten, 'latin1')];
+        if (port !== undefined) lines = [...lines.slice(0, -1), Buffer.from(rewritePassive(last, port, this.host), 'latin1')];
       }
     }
     link.client.write(Buffer.concat(lines));
   }
 
-  /** Opens a passive listener for the port a 227/229 reply names and returns the reply pointing at it. */
-  async #rewritePassive(link: Link, line: string): Promise<string> {
-    const pasv = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(line);
-    const epsv = /\((.)\1\1(\d+)\1\)/.exec(line);
-    const serverPort = line.startsWith('227')
-      ? pasv && Number(pasv[5]) * 256 + Number(pasv[6])
-      : epsv && Number(epsv[2]);
-    if (!serverPort) return line;
-    const port = await this.#openData(link, serverPort);
-    if (port === undefined) return line;
-    const d = epsv?.[1];
-    if (line.startsWith('229')) return line.replace(epsv![0], `(${d}${d}${d}${port}${d})`);
-    const ipv4 = /^\d+\.\d+\.\d+\.\d+$/.test(this.host) ? this.host.split('.') : pasv!.slice(1, 5);
-    return line.replace(pasv![0], [...ipv4, port >> 8, port & 255].join(','));
-  }
-
+  /** Opens a one-shot passive listener forwarding to `serverPort`; undefined when nobody will use it. */
   async #openData(link: Link, serverPort: number): Promise<number | undefined> {
     link.pasv?.close(); // a newer PASV replaces one the client never used, as on the server
     const listener = await listen(this.host);
