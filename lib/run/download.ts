@@ -8,7 +8,8 @@ import { LineSplitter } from '../protocol/lines.js';
 import type { Reply } from '../protocol/reply.js';
 import { dataConnectionFailed, type DataStream } from '../transport/data.js';
 import { IdleWatch } from '../transport/idle.js';
-import { announce, awaitTransferReply, guard, replyError, reportable, startTransfer, type Flow, type Job, type RunContext } from './context.js';
+import { announce, guard, replyError, reportable, type Flow, type Job, type RunContext } from './context.js';
+import { awaitTransferReply, startTransfer } from './transfer.js';
 
 /** Runs one download job; see the module comment. */
 export async function runDownload(ctx: RunContext, job: Job): Promise<void> {

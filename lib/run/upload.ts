@@ -9,7 +9,8 @@
 import { DataConnectionError, FtpError, InvalidStateError, TimeoutError } from '../errors.js';
 import { dataConnectionFailed, type DataStream } from '../transport/data.js';
 import { IdleWatch } from '../transport/idle.js';
-import { announce, awaitTransferReply, guard, replyError, reportable, startTransfer, type Job, type RunContext, type UploadFeed } from './context.js';
+import { announce, guard, replyError, reportable, type Job, type RunContext, type UploadFeed } from './context.js';
+import { awaitTransferReply, startTransfer } from './transfer.js';
 
 /**
  * Creates the feed an upload job collects its bytes into. `sourced`: a source the session reads
