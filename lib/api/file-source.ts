@@ -8,7 +8,7 @@
  */
 import { open } from 'node:fs/promises';
 
-/** Bytes of each read buffer. */
+/** Bytes of each read buffer (less for a smaller file). */
 const CHUNK = 1024 * 1024;
 
 /** A local file read for an upload; make one with {@link fileSource} and pass it to `upload`. */
@@ -31,15 +31,18 @@ export class FileSource implements AsyncIterable<Buffer> {
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     const file = await open(this.path, 'r');
     try {
+      // A small file gets a buffer of its size plus a byte: one short read reads it all and sees its end.
+      const size = Math.max(1, Math.min(CHUNK, (await file.stat()).size - this.start + 1));
       let position = this.start;
       for (;;) {
-        const buffer = this.buffers.pop() ?? Buffer.allocUnsafeSlow(CHUNK); // a new one only while all are out
-        const { bytesRead } = await file.read(buffer, 0, CHUNK, position);
+        const buffer = this.buffers.pop() ?? Buffer.allocUnsafeSlow(size); // a new one only while all are out
+        const { bytesRead } = await file.read(buffer, 0, size, position);
         if (bytesRead === 0) return;
         position += bytesRead;
         this.yielded += bytesRead;
         this.out.push({ end: this.yielded, buffer });
         yield buffer.subarray(0, bytesRead);
+        if (bytesRead < size) return; // a short read of a regular file: its end
       }
     } finally {
       await file.close();

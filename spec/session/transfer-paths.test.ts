@@ -198,7 +198,7 @@ describe('downloadTo', () => {
 });
 
 describe('fileSource', () => {
-  it('uploads a local file byte-exact, from the start or from an offset, through reused buffers', BOUND, async (t) => {
+  it('uploads a local file byte-exact: from the start, from an offset, empty, small', BOUND, async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'ftp-session-file-source-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const data = randomBytes(5 * 1024 * 1024 + 3); // more than the four 1 MiB buffers: they must be reused
@@ -207,6 +207,12 @@ describe('fileSource', () => {
     const { server, ftp } = await start(t);
     await within(ftp.upload('whole.bin', fileSource(path)), 8000, 'upload');
     await within(ftp.upload('tail.bin', fileSource(path, { start: 4_000_000 })), 8000, 'upload from an offset');
+    await writeFile(join(dir, 'empty.bin'), '');
+    await writeFile(join(dir, 'small.bin'), SMALL);
+    await within(ftp.upload('empty.bin', fileSource(join(dir, 'empty.bin'))), 8000, 'empty file');
+    await within(ftp.upload('small.bin', fileSource(join(dir, 'small.bin'))), 8000, 'small file');
+    assert.equal(server.uploads.get('empty.bin')?.length, 0);
+    assert.deepEqual(server.uploads.get('small.bin'), SMALL);
     assert.equal(sha256(server.uploads.get('whole.bin')!), sha256(data));
     assert.equal(sha256(server.uploads.get('tail.bin')!), sha256(data.subarray(4_000_000)));
   });
