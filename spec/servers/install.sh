@@ -35,8 +35,9 @@ say "apt-get update"
 apt-get update -q >/dev/null
 libs=(libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23)
 # lftp: spec/servers/tls-smoke.ts drives active-mode FTPS with it (curl 7.88 cannot: curl issue #10666).
-say "apt-get install vsftpd openssl curl lftp ${libs[*]}"
-apt-get install -y -q --no-install-recommends vsftpd openssl curl lftp "${libs[@]}" >/dev/null
+# time: GNU time (/usr/bin/time), which measures each client process of the bench suite (npm run bench).
+say "apt-get install vsftpd openssl curl lftp time ${libs[*]}"
+apt-get install -y -q --no-install-recommends vsftpd openssl curl lftp time "${libs[@]}" >/dev/null
 
 # The package must not leave vsftpd running or enabled as a system service.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then

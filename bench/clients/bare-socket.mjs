@@ -1,0 +1,118 @@
+// @ts-check
+/**
+ * The yardstick: the least a Node process must do to download a file over FTP. USER, PASS,
+ * TYPE I, EPSV, RETR by hand; the data socket is read with `onread` into one reused buffer and
+ * the bytes are only counted. No library, no streams, no per-chunk allocation.
+ *
+ * Job: `{ "server": { host, port, user, password }, "remote": "big.bin" }` (plain FTP only).
+ * Prints one JSON line: ok, bytes, transferS (RETR sent to both the 226 and the data end), rate.
+ */
+import net from 'node:net';
+
+/** @typedef {{ code: number, text: string }} Reply */
+
+/**
+ * Reads FTP replies from the control socket (multi-line ones whole).
+ * @param {net.Socket} socket
+ */
+function replyReader(socket) {
+  /** @type {Reply[]} */
+  const ready = [];
+  /** @type {Array<(r: Reply) => void>} */
+  const waiting = [];
+  /** @type {((e: Error) => void) | null} */
+  let failed = null;
+  let pending = '';
+  /** @type {string[]} */
+  let lines = [];
+  socket.setEncoding('latin1');
+  socket.on('data', (/** @type {string} */ text) => {
+    pending += text;
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).replace(/\r$/, '');
+      pending = pending.slice(nl + 1);
+      lines.push(line);
+      const first = /** @type {string} */ (lines[0]);
+      const code = first.slice(0, 3);
+      const done = first[3] === '-' ? line.startsWith(`${code} `) && lines.length > 1 : true;
+      if (!done) continue;
+      const reply = { code: Number(code), text: lines.join('\n') };
+      lines = [];
+      const w = waiting.shift();
+      if (w) w(reply); else ready.push(reply);
+    }
+  });
+  const fail = (/** @type {Error} */ e) => { failed?.(e); };
+  socket.on('error', fail);
+  socket.on('close', () => fail(new Error('control connection closed')));
+  /** The next reply. @returns {Promise<Reply>} */
+  return () => new Promise((resolve, reject) => {
+    const r = ready.shift();
+    if (r) { resolve(r); return; }
+    failed = reject;
+    waiting.push(resolve);
+  });
+}
+
+/**
+ * Sends a command and returns its reply, which must have the expected first digit.
+ * @param {net.Socket} socket @param {() => Promise<Reply>} next @param {string} line @param {string} expect
+ */
+async function command(socket, next, line, expect) {
+  socket.write(`${line}\r\n`);
+  const reply = await next();
+  if (!String(reply.code).startsWith(expect)) throw new Error(`${line.split(' ')[0]}: ${reply.text}`);
+  return reply;
+}
+
+async function main() {
+  const job = JSON.parse(process.argv[2] ?? '{}');
+  const { host, port, user, password } = job.server;
+  /** @type {Record<string, unknown>} */
+  const out = { client: 'bare-socket', op: 'download', ok: false, rssAfterImport: process.memoryUsage.rss() };
+  const control = net.connect({ host, port });
+  try {
+    const next = replyReader(control);
+    const greeting = await next();
+    if (greeting.code !== 220) throw new Error(`greeting: ${greeting.text}`);
+    const userReply = await command(control, next, `USER ${user}`, '');
+    if (userReply.code === 331) await command(control, next, `PASS ${password}`, '2');
+    else if (userReply.code !== 230) throw new Error(`USER: ${userReply.text}`);
+    await command(control, next, 'TYPE I', '2');
+    const epsv = await command(control, next, 'EPSV', '2');
+    const dataPort = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
+    if (!dataPort) throw new Error(`EPSV: ${epsv.text}`);
+
+    let bytes = 0;
+    // onread is read by the constructor only; connect() ignores it.
+    const data = new net.Socket({ onread: { buffer: Buffer.allocUnsafe(256 * 1024), callback: (n) => { bytes += n; return true; } } });
+    const dataEnd = new Promise((resolve, reject) => {
+      data.once('end', resolve);
+      data.once('error', reject);
+    });
+    await new Promise((resolve, reject) => {
+      data.once('connect', resolve);
+      data.once('error', reject);
+      data.connect({ host, port: dataPort });
+    });
+    data.resume(); // with onread, 'end' comes only once the socket flows
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await command(control, next, `RETR ${job.remote}`, '1');
+    const [done] = await Promise.all([next(), dataEnd]);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    if (done.code !== 226) throw new Error(`RETR: ${done.text}`);
+    data.destroy();
+    await command(control, next, 'QUIT', '2').catch(() => undefined);
+    Object.assign(out, { ok: true, bytes, transferS: seconds, rate: bytes / seconds, cpuMs: (cpu.user + cpu.system) / 1000 });
+  } catch (error) {
+    out.error = error instanceof Error ? error.message : String(error);
+    process.exitCode = 1;
+  }
+  control.destroy();
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+await main();

@@ -1,0 +1,160 @@
+/**
+ * The benchmark suite: ftp-session against curl, lftp and basic-ftp (and a bare Node socket),
+ * every client a separate process timed whole, in alternating rounds, on the project's vsftpd.
+ * Writes RESULTS.md and a JSON file with every run. See bench/README.md.
+ *
+ *   npm run bench                                   # everything (30–60 minutes)
+ *   npm run bench -- --only download,small-down --rounds 3
+ *   npm run bench -- --smoke                        # every scenario and client, tiny sizes, < 1 minute
+ *
+ * Options: --only <id,...>, --rounds N, --rtt-files N, --smoke, --out <dir> (RESULTS.md and
+ * results.json; default bench/, with --smoke a temporary folder), --json <path>, --no-build.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeSizes, rowKey, SCENARIO_IDS, SCENARIOS, type Row, type Scenario, type ScenarioId } from './scenarios.js';
+import { evaluateTargets } from './targets.js';
+import { commandFor, readReport } from './support/clients.js';
+import { FULL, makeWorld, SMOKE, type World } from './support/fixtures.js';
+import { machineInfo } from './support/machine.js';
+import { checkTimeTool, runMeasured } from './support/measure.js';
+import { resultsMarkdown, scenarioMarkdown, writeResults, type SuiteResults } from './support/report.js';
+import { summarize, type RunRecord, type ScenarioResult } from './support/results.js';
+import { clearUploads, logOffset, verifyRun } from './support/verify.js';
+
+const REPO = resolve(new URL('..', import.meta.url).pathname);
+
+/** What the report says about how the peers run (observed in vsftpd's protocol log). */
+const PEER_NOTES = [
+  'curl: its defaults (EPSV, TYPE I, `--ftp-method multicwd`: a CWD per path part); several files in one process through one `-K` config reuse one connection; `-w` gives its byte counts and its rate; FTPS with `--ssl-reqd --cacert`.',
+  'lftp: its defaults (`ftp:sync-mode on`, `net:connection-limit 0`, PASV rather than EPSV, SIZE and MDTM before each RETR, and AUTH TLS tried first even on a plain server, `ftp:ssl-allow yes`), plus only what it needs to run here: `xfer:clobber on` (it writes to /dev/null), `cmd:fail-exit true`, `xfer:log-file` (its transfer log is where its byte counts are read); FTPS: `ssl:ca-file` and `ftp:ssl-force true`. It sets the mtime of /dev/null to the file\'s (MDTM), harmlessly.',
+  'basic-ftp: its defaults (TYPE I at login, EPSV); FTPS with `secure: true, secureOptions: { ca }`.',
+  'bare socket: bench/clients/bare-socket.mjs, USER/PASS/TYPE I/EPSV/RETR by hand, onread into one reused 256 KiB buffer: the fastest a Node process reads a socket, the yardstick for the in-process rate.',
+  'ftp-session: bench/clients/ftp-session.mjs on dist/esm, `transferMode: \'binary\'` (the default \'manual\' leaves vsftpd in ASCII, without sendfile), other options default; one function per scenario operation.',
+];
+
+interface Options {
+  only: ScenarioId[];
+  rounds: number | undefined;
+  smoke: boolean;
+  out: string | undefined;
+  json: string | undefined;
+  rttFiles: number | undefined;
+  build: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' }, rounds: { type: 'string' }, smoke: { type: 'boolean' }, out: { type: 'string' },
+      json: { type: 'string' }, 'rtt-files': { type: 'string' }, 'no-build': { type: 'boolean' },
+    },
+  });
+  const only = (values.only ?? SCENARIO_IDS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only.filter((id) => !(SCENARIO_IDS as readonly string[]).includes(id));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIO_IDS.join(', ')}`);
+  const count = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${v}`);
+    return n;
+  };
+  return {
+    only: only as ScenarioId[], rounds: count(values.rounds, 'rounds'), smoke: values.smoke === true, out: values.out,
+    json: values.json, rttFiles: count(values['rtt-files'], 'rtt-files'), build: values['no-build'] !== true,
+  };
+}
+
+const log = (line: string): void => { process.stderr.write(`[bench] ${line}\n`); };
+
+/** Round `r` runs the rows starting at `r mod n` (A B C D, then B C D A, ...). */
+const rotate = <T>(items: readonly T[], r: number): T[] => [...items.slice(r % items.length), ...items.slice(0, r % items.length)];
+
+/** One client run: clean, run under GNU time, read its report, verify the bytes. */
+async function runOne(scenario: Scenario, row: Row, world: World, round: number): Promise<RunRecord> {
+  const server = row.target.server;
+  await clearUploads(server);
+  const offset = await logOffset(server);
+  const command = await commandFor(row.client, row.transfer, row.target.endpoint, world.work);
+  const run = await runMeasured(command.cmd, command.args, { timeoutMs: row.timeoutMs, scratch: world.work });
+  const report = await readReport(row.client, run.stdout, command);
+  const verdict = await verifyRun(row.transfer, report, server, offset, world.bigSha);
+  const problems = [
+    ...(run.timedOut ? [`timed out after ${row.timeoutMs} ms`] : []),
+    ...(run.exitCode !== 0 ? [`exit ${String(run.exitCode)}${run.signal ? ` (${run.signal})` : ''}`] : []),
+    ...verdict.problems,
+  ];
+  await clearUploads(server);
+  const ok = problems.length === 0;
+  return {
+    round, row: rowKey(row), ok, problems, wallS: run.wallS, userS: run.userS, sysS: run.sysS, cpuS: run.cpuS,
+    maxRssKiB: run.maxRssKiB, exitCode: run.exitCode, signal: run.signal, timedOut: run.timedOut,
+    values: scenario.values(row, run, report, world), report, ...(ok ? {} : { stderr: run.stderr.slice(-2000) }),
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  process.chdir(REPO);
+  if (opts.build) {
+    log('npm run build');
+    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+  checkTimeTool();
+  if (!existsSync(join(REPO, 'dist/esm/index.js'))) throw new Error('dist/esm/index.js is missing: npm run build');
+  const sizes = { ...(opts.smoke ? SMOKE : FULL) };
+  if (opts.rttFiles !== undefined) sizes.rttFiles = opts.rttFiles;
+  const scenarios = SCENARIOS.filter((s) => opts.only.includes(s.id));
+  const roundsOf = (s: Scenario): number => opts.rounds ?? (opts.smoke ? 1 : s.slow ? 3 : 5);
+  const outDir = opts.out ?? (opts.smoke ? await mkdtemp(join(tmpdir(), 'ftp-session-bench-smoke-')) : join(REPO, 'bench'));
+  const markdownPath = resolve(outDir, 'RESULTS.md');
+  const jsonPath = resolve(opts.json ?? join(outDir, 'results.json'));
+
+  const world = await makeWorld(sizes, {
+    tls: scenarios.some((s) => s.needs === 'tls'), rtt: scenarios.some((s) => s.needs === 'rtt'), sessions: scenarios.some((s) => s.needs === 'sessions'),
+  }, log);
+  const results: SuiteResults = {
+    date: new Date().toISOString(), command: ['npm run bench --', ...process.argv.slice(2)].join(' '), smoke: opts.smoke,
+    sizes: describeSizes(world), scratch: world.base, rounds: Object.fromEntries(scenarios.map((s) => [s.id, roundsOf(s)])),
+    machine: machineInfo(), scenarios: [], targets: [], notes: PEER_NOTES,
+  };
+  try {
+    for (const scenario of scenarios) {
+      const rows = scenario.rows(world);
+      const result: ScenarioResult = {
+        id: scenario.id, title: scenario.title, about: scenario.about, metrics: scenario.metrics,
+        rows: rows.map((r) => ({ key: rowKey(r), client: r.client, ...(r.case ? { case: r.case } : {}), ...(r.note ? { note: r.note } : {}) })),
+        runs: [], medians: {}, ratios: {},
+      };
+      results.scenarios.push(result);
+      const n = roundsOf(scenario);
+      for (let round = 0; round < n; round++) {
+        for (const row of rotate(rows, round)) {
+          const rec = await runOne(scenario, row, world, round + 1);
+          result.runs.push(rec);
+          log(`${scenario.id} round ${round + 1}/${n} ${rec.row}: ${rec.ok ? 'ok' : `FAILED (${rec.problems.join('; ')})`} wall ${rec.wallS.toFixed(3)} s, CPU ${rec.cpuS.toFixed(2)} s, RSS ${(rec.maxRssKiB / 1024).toFixed(1)} MiB`);
+        }
+      }
+      summarize(result);
+      results.targets = evaluateTargets((id) => results.scenarios.find((s) => s.id === id));
+      await writeResults(results, markdownPath, jsonPath);
+      process.stdout.write(`${scenarioMarkdown(result, n)}\n\n`);
+    }
+  } finally {
+    await world.close();
+  }
+  process.stdout.write(`${resultsMarkdown(results).split('## Targets')[1]?.split('\n## ')[0] ?? ''}\n`);
+  log(`wrote ${markdownPath} and ${jsonPath}`);
+  const failed = results.scenarios.flatMap((s) => s.runs).filter((r) => !r.ok).length;
+  if (failed > 0) {
+    log(`${failed} run(s) failed`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
