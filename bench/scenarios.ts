@@ -150,7 +150,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'download', slow: false,
     title: 'Download of the big file to a null sink',
-    about: 'RETR of big.bin (TYPE I: vsftpd sends with sendfile). Node clients pipe to a counting null Writable; curl and lftp write to /dev/null. The bare socket is hand-written FTP reading the data socket with onread into one reused 256 KiB buffer: the yardstick for the in-process rate.',
+    about: 'RETR of big.bin (TYPE I: vsftpd sends with sendfile). Node clients write into a counting null Writable (basic-ftp: downloadTo(writable); ftp-session: its operation in bench/clients/ftp-session.mjs, today downloadTo(remote, fn) feeding that Writable); curl and lftp write to /dev/null. The bare socket is hand-written FTP reading the data socket with onread into one reused 256 KiB buffer: the yardstick for the in-process rate.',
     rows: (w) => rows([...PEERS, 'bare-socket'], w.plain, bigTimeout(w), () => download(w)),
     metrics: [WALL, CPU, RSS, RATE],
     values: bigValues,
@@ -166,7 +166,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'upload-file', slow: false,
     title: 'Upload of the big file from a file on /dev/shm',
-    about: 'STOR from src.bin on tmpfs (ftp-session: fs.createReadStream; basic-ftp: uploadFrom(path); curl -T; lftp put).',
+    about: 'STOR from src.bin on tmpfs (ftp-session: see bench/clients/ftp-session.mjs, today fileSource; basic-ftp: uploadFrom(path); curl -T; lftp put).',
     rows: (w) => rows(PEERS, w.plain, bigTimeout(w), () => upload(w, 'file')),
     metrics: [WALL, CPU, RSS, RATE],
     values: bigValues,
@@ -182,7 +182,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'small-up', slow: false,
     title: 'Small files uploaded one after the other on one session',
-    about: 'STOR of N local files of 4 KiB (tmpfs) to upload/, one login (node clients read each file whole, then upload the Buffer; curl: one -K config of upload-file/url pairs; lftp: a script of put lines).',
+    about: 'STOR of N local files of 4 KiB (tmpfs) to upload/, one login (ftp-session: see its client, today fileSource per file; basic-ftp: each file read whole, uploaded with Readable.from; curl: one -K config of upload-file/url pairs; lftp: a script of put lines).',
     rows: (w) => rows(PEERS, w.plain, smallTimeout(w.sizes.smallFiles, 0), () => smallUp(w, w.sizes.smallFiles)),
     metrics: [WALL, FILES_S, CPU_FILE, IN_CPU_FILE, RSS],
     values: smallValues,

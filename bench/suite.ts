@@ -31,6 +31,7 @@ const REPO = resolve(new URL('..', import.meta.url).pathname);
 /** What the report says about how the peers run (observed in vsftpd's protocol log). */
 const PEER_NOTES = [
   'curl: its defaults (EPSV, TYPE I, `--ftp-method multicwd`: a CWD per path part); several files in one process through one `-K` config reuse one connection; `-w` gives its byte counts and its rate; FTPS with `--ssl-reqd --cacert`.',
+  'curl 7.88 now and then spends almost exactly 1 s on one 4 KiB file (its per-transfer `time_total`, kept in the JSON as `slowestS`; no TCP retransmission on the host when it happens): its small-file wall times range from 0.7 s to 50 s per 1,000 files, so its small-file medians say little. Over FTPS it spends about 200 ms before each file\'s transfer starts (`time_pretransfer`).',
   'lftp: its defaults (`ftp:sync-mode on`, `net:connection-limit 0`, PASV rather than EPSV, SIZE and MDTM before each RETR, and AUTH TLS tried first even on a plain server, `ftp:ssl-allow yes`), plus only what it needs to run here: `xfer:clobber on` (it writes to /dev/null), `cmd:fail-exit true`, `xfer:log-file` (its transfer log is where its byte counts are read); FTPS: `ssl:ca-file` and `ftp:ssl-force true`. It sets the mtime of /dev/null to the file\'s (MDTM), harmlessly.',
   'basic-ftp: its defaults (TYPE I at login, EPSV); FTPS with `secure: true, secureOptions: { ca }`.',
   'bare socket: bench/clients/bare-socket.mjs, USER/PASS/TYPE I/EPSV/RETR by hand, onread into one reused 256 KiB buffer: the fastest a Node process reads a socket, the yardstick for the in-process rate.',
@@ -115,13 +116,14 @@ async function main(): Promise<void> {
   const markdownPath = resolve(outDir, 'RESULTS.md');
   const jsonPath = resolve(opts.json ?? join(outDir, 'results.json'));
 
+  const machine = machineInfo(); // now: it says whether lib/ had uncommitted changes when dist/ was built
   const world = await makeWorld(sizes, {
     tls: scenarios.some((s) => s.needs === 'tls'), rtt: scenarios.some((s) => s.needs === 'rtt'), sessions: scenarios.some((s) => s.needs === 'sessions'),
   }, log);
   const results: SuiteResults = {
     date: new Date().toISOString(), command: ['npm run bench --', ...process.argv.slice(2)].join(' '), smoke: opts.smoke,
     sizes: describeSizes(world), scratch: world.base, rounds: Object.fromEntries(scenarios.map((s) => [s.id, roundsOf(s)])),
-    machine: machineInfo(), scenarios: [], targets: [], notes: PEER_NOTES,
+    machine, scenarios: [], targets: [], notes: PEER_NOTES,
   };
   try {
     for (const scenario of scenarios) {

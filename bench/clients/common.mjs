@@ -53,38 +53,46 @@ import { Writable } from 'node:stream';
  * @property {(server: Server, dir: string, file: string) => Promise<number>} oneSession connect, list, download, close
  */
 
-/** A Writable that drops what it gets and counts it. */
-export function nullSink() {
-  const sink = new Writable({
-    highWaterMark: 1024 * 1024,
-    write(chunk, _enc, cb) { sink.bytes += chunk.length; cb(); },
-  });
-  /** @type {Writable & { bytes: number }} */
-  const counted = Object.assign(sink, { bytes: 0 });
-  return counted;
+/** A Writable that drops what it gets and counts it (`bytes`). */
+export class NullSink extends Writable {
+  bytes = 0;
+
+  constructor() {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  /** @override @param {Buffer} chunk @param {BufferEncoding} _enc @param {(error?: Error | null) => void} cb */
+  _write(chunk, _enc, cb) {
+    this.bytes += chunk.length;
+    cb();
+  }
 }
 
 /**
  * A Writable that takes `bytesPerSecond` on average: each write's callback waits until the
  * bytes taken so far are due at that rate.
- * @param {number} bytesPerSecond
  */
-export function throttledSink(bytesPerSecond) {
-  let start = 0;
-  const sink = new Writable({
-    highWaterMark: 64 * 1024,
-    write(chunk, _enc, cb) {
-      if (start === 0) start = performance.now();
-      sink.bytes += chunk.length;
-      const due = start + (sink.bytes / bytesPerSecond) * 1000;
-      const wait = due - performance.now();
-      if (wait >= 1) setTimeout(cb, wait); else cb();
-    },
-  });
-  /** @type {Writable & { bytes: number }} */
-  const counted = Object.assign(sink, { bytes: 0 });
-  return counted;
+export class ThrottledSink extends Writable {
+  bytes = 0;
+  start = 0;
+
+  /** @param {number} bytesPerSecond */
+  constructor(bytesPerSecond) {
+    super({ highWaterMark: 64 * 1024 });
+    this.bytesPerSecond = bytesPerSecond;
+  }
+
+  /** @override @param {Buffer} chunk @param {BufferEncoding} _enc @param {(error?: Error | null) => void} cb */
+  _write(chunk, _enc, cb) {
+    if (this.start === 0) this.start = performance.now();
+    this.bytes += chunk.length;
+    const wait = this.start + (this.bytes / this.bytesPerSecond) * 1000 - performance.now();
+    if (wait >= 1) setTimeout(cb, wait); else cb();
+  }
 }
+
+/** A new {@link NullSink}. */
+export const nullSink = () => new NullSink();
 
 /**
  * A buffer of `size` bytes: the pattern block repeated (the source file holds the same bytes).
@@ -138,7 +146,7 @@ export async function runClient(impl) {
   try {
     const data = job.op === 'upload-memory' ? memorySource(need(job.size), need(job.patternFile)) : undefined;
     if (job.op !== 'sessions') client = await impl.connect(job.server);
-    const sink = job.throttle ? throttledSink(job.throttle) : nullSink();
+    const sink = job.throttle ? new ThrottledSink(job.throttle) : new NullSink();
     let moved = () => sink.bytes;
     const stopDelay = job.loopDelay ? loopDelayMonitor() : undefined;
     const stopRss = job.sampleRss ? rssSampler(() => moved()) : undefined;

@@ -58,12 +58,14 @@ export interface ClientReport {
   cpuMs?: number;
   rssAfterImport?: number;
   loopDelay?: { p50: number; p99: number; max: number; count: number };
+  /** curl: the longest single transfer, seconds (its stalls show here). */
+  slowestS?: number;
   /** [ms, rss bytes, bytes moved] every 100 ms. */
   rss?: Array<[number, number, number]>;
 }
 
 const CLIENT_DIR = new URL('../clients/', import.meta.url);
-const CURL_FORMAT = '%{size_download} %{size_upload} %{speed_download} %{speed_upload} %{response_code}\\n';
+const CURL_FORMAT = '%{size_download} %{size_upload} %{speed_download} %{speed_upload} %{response_code} %{time_total}\\n';
 
 let scripts = 0;
 
@@ -162,13 +164,13 @@ export async function readReport(client: ClientName, stdout: string, command: Co
       }
     }
     case 'curl': {
-      // size_download size_upload speed_download speed_upload response_code, per transfer
+      // size_download size_upload speed_download speed_upload response_code time_total, per transfer
       const rows = stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ').map(Number));
       const moved = rows.map((r) => (r[0] ?? 0) + (r[1] ?? 0));
       const rate = rows.length === 1 ? (rows[0]![2] ?? 0) + (rows[0]![3] ?? 0) : undefined;
       return {
         ok: rows.length > 0 && rows.every((r) => r[4]! >= 200 && r[4]! < 300), bytes: moved.reduce((a, b) => a + b, 0), files: rows.length,
-        ...(rate !== undefined ? { rate } : {}),
+        ...(rate !== undefined ? { rate } : {}), slowestS: Math.max(...rows.map((r) => r[5] ?? 0)),
       };
     }
     case 'lftp': {

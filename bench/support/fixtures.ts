@@ -1,8 +1,9 @@
 /**
  * The bench's world: the data, the servers and the delay proxy, made once per suite run.
  *
- * Everything lives on tmpfs (/dev/shm): the servers' roots (TMPDIR is set before they start,
- * spec/support/servers.ts takes os.tmpdir() then) and the local files clients upload from.
+ * Everything lives on tmpfs (/dev/shm, unless it has too little room): the servers' roots
+ * (TMPDIR is set before they start: spec/support/servers.ts takes os.tmpdir() then) and the
+ * local files clients upload from.
  * Server side: `big.bin` (the pattern block repeated), `small/f0000.bin`… (random, 4 KiB),
  * `sessions/` (10 small files to list, `f00.bin` downloaded). Local side: `pattern.bin`
  * (1 MiB random block), `src.bin` (the same bytes as `big.bin`), `up/f0000.bin`… (random, 4 KiB).
