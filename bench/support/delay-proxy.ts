@@ -47,6 +47,7 @@
  * ```
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { TrackedSockets } from '../../spec/support/tracked-sockets.js';
 import { performance } from 'node:perf_hooks';
 import { passivePort, rewritePassive } from '../../spec/support/passive-rewrite.js';
 
@@ -338,8 +339,7 @@ class DelayProxyServer implements DelayProxy {
   readonly rttMs: number;
   readonly #target: { host: string; port: number };
   readonly #delayMs: number;
-  readonly #sockets = new Set<Socket>();
-  readonly #servers = new Set<Server>();
+  readonly #tracked = new TrackedSockets();
   readonly #hops = new Set<Hop>();
   /** Passive listeners still being opened, and those closed unused right after: close() waits for both. */
   readonly #opening = new Set<Promise<unknown>>();
@@ -353,7 +353,7 @@ class DelayProxyServer implements DelayProxy {
     this.rttMs = options.rttMs;
     this.#delayMs = options.rttMs / 2;
     this.#target = { host: options.target.host, port: options.target.port };
-    this.#adopt(listener);
+    this.#tracked.server(listener);
     listener.on('connection', (client: Socket) => this.#control(client));
   }
 
@@ -363,13 +363,9 @@ class DelayProxyServer implements DelayProxy {
 
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
-    const closed = (e: Server | Socket) => new Promise((res) => e.once('close', res));
     this.#hops.forEach((hop) => hop.stop());
-    const waits = [...this.#servers, ...this.#sockets].map(closed);
-    this.#servers.forEach((server) => server.close());
-    this.#sockets.forEach((socket) => socket.destroy());
     const opening = [...this.#opening];
-    this.#closing = Promise.all(waits)
+    this.#closing = this.#tracked.closeAll()
       .then(() => Promise.allSettled(opening)) // #openPassive has discarded each of them by then
       .then(() => Promise.all(this.#discarding))
       .then(() => {});
@@ -383,17 +379,9 @@ class DelayProxyServer implements DelayProxy {
    */
   track(socket: Socket): Socket {
     socket.setNoDelay(true);
-    this.#sockets.add(socket);
-    socket.on('error', () => {});
-    socket.once('close', () => this.#sockets.delete(socket));
-    return socket;
+    return this.#tracked.socket(socket);
   }
 
-  #adopt(server: Server): void {
-    this.#servers.add(server);
-    server.on('error', () => {});
-    server.once('close', () => this.#servers.delete(server));
-  }
 
   #control(client: Socket): void {
     if (this.#closing) return void client.destroy();
@@ -427,7 +415,7 @@ class DelayProxyServer implements DelayProxy {
       void discarded.then(() => this.#discarding.delete(discarded));
       return undefined; // the reply goes on unchanged, or not at all: nobody is left to use it
     }
-    this.#adopt(listener);
+    this.#tracked.server(listener);
     hop.pasv = listener;
     listener.on('connection', (client: Socket) => {
       if (hop.pasv === listener) hop.pasv = undefined;

@@ -24,6 +24,7 @@
  * ```
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { TrackedSockets } from './tracked-sockets.js';
 import { passivePort, rewritePassive } from './passive-rewrite.js';
 
 /** Where the proxy forwards to and where it listens. */
@@ -120,8 +121,7 @@ export class FaultProxy {
   readonly #rules: Array<{ match: RegExp | string; fault: Fault; when: 'before' | 'after-reply' }> = [];
   readonly #dataFaults: Array<{ fault: DataFault; afterBytes: number }> = [];
   readonly #links: Link[] = [];
-  readonly #sockets = new Set<Socket>();
-  readonly #servers = new Set<Server>();
+  readonly #tracked = new TrackedSockets();
   #accepted = 0;
   #closing: Promise<void> | undefined;
 
@@ -130,7 +130,7 @@ export class FaultProxy {
     this.#target = { host: target.host, port: target.port };
     this.host = host;
     this.port = (listener.address() as AddressInfo).port;
-    this.#adopt(listener);
+    this.#tracked.server(listener);
     listener.on('connection', (client) => this.#accept(client));
   }
 
@@ -174,32 +174,13 @@ export class FaultProxy {
 
   /** Closes every socket and listener (client and server sides), stalled ones included. Resolves when all are closed. */
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    const closed = (e: Server | Socket) => new Promise((res) => e.once('close', res));
-    const waits = [...this.#servers, ...this.#sockets].map(closed);
-    this.#servers.forEach((server) => server.close());
-    this.#sockets.forEach((socket) => socket.destroy());
-    return (this.#closing = Promise.all(waits).then(() => {}));
-  }
-
-  /** Tracks a socket until it closes; errors are expected here (resets) and end in 'close'. */
-  #track(socket: Socket): Socket {
-    this.#sockets.add(socket);
-    socket.on('error', () => {});
-    socket.once('close', () => this.#sockets.delete(socket));
-    return socket;
-  }
-
-  #adopt(server: Server): void {
-    this.#servers.add(server);
-    server.on('error', () => {});
-    server.once('close', () => this.#servers.delete(server));
+    return (this.#closing ??= this.#tracked.closeAll());
   }
 
   #accept(client: Socket): void {
     if (this.#closing) return void client.destroy();
-    this.#track(client);
-    const server = this.#track(connect({ ...this.#target, allowHalfOpen: true }));
+    this.#tracked.socket(client);
+    const server = this.#tracked.socket(connect({ ...this.#target, allowHalfOpen: true }));
     const link: Link = {
       index: ++this.#accepted, client, server, state: 'open', commandPart: Buffer.alloc(0),
       replyPart: Buffer.alloc(0), replyLines: [], multiCode: undefined, finals: 0, expected: 1,
@@ -306,7 +287,7 @@ export class FaultProxy {
       listener.close();
       return undefined; // nobody will use it; #deliver drops the reply
     }
-    this.#adopt(listener);
+    this.#tracked.server(listener);
     link.pasv = listener;
     listener.on('connection', (client) => {
       if (link.pasv === listener) link.pasv = undefined;
@@ -320,8 +301,8 @@ export class FaultProxy {
   /** Forwards one data connection both ways, counting bytes, and applies the armed data fault if any. */
   #pipeData(client: Socket, serverPort: number): void {
     if (this.#closing) return void client.destroy();
-    this.#track(client);
-    const server = this.#track(connect({ host: this.#target.host, port: serverPort, allowHalfOpen: true }));
+    this.#tracked.socket(client);
+    const server = this.#tracked.socket(connect({ host: this.#target.host, port: serverPort, allowHalfOpen: true }));
     const armed = this.#dataFaults.shift();
     let budget = armed ? armed.afterBytes : Infinity; // bytes to forward before the fault
     let state: LinkState | 'flushing' = 'open';
