@@ -7,16 +7,15 @@
  * bounds only. Needs `npm run test:setup` (root) first.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { startDelayProxy, type DelayProxy } from '../../bench/support/delay-proxy.js';
 import { FtpSession } from '../../lib/index.js';
-import { sha256 } from '../support/hash.js';
+import { drain, sha256 } from '../support/hash.js';
 import { readData, scriptedServer, serveDownload, type ScriptedServer } from '../support/scripted-server.js';
 import { startServer, writeFixture, type RunningServer } from '../support/servers.js';
 
@@ -39,17 +38,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
   const start = performance.now();
   const value = await fn();
   return { ms: performance.now() - start, value };
-}
-
-/** Reads a stream to its end; its sha256 and length. */
-async function drain(stream: Readable): Promise<{ hash: string; length: number }> {
-  const hash = createHash('sha256');
-  let length = 0;
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    length += (chunk as Buffer).length;
-  }
-  return { hash: hash.digest('hex'), length };
 }
 
 /** A raw control connection: whole replies (multi-line aware), every wait bounded. */

@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AbortError, FtpSession, ReplyError } from '../../lib/index.js';
-import { sha256 } from '../support/hash.js';
+import { drain, sha256 } from '../support/hash.js';
 import { openTraced as open, rejectsWith, sent, tail, within, type Traced } from '../support/traced.js';
 import { SERVER_KINDS, startServer, writeFixture, type RunningServer, type ServerKind } from '../support/servers.js';
 
@@ -51,17 +51,6 @@ function watchReconnects(ftp: FtpSession): { seen: string[]; stop: () => void } 
   const off = ftp.off.bind(ftp) as (name: string, l: (...a: unknown[]) => void) => void;
   on('reconnecting', listener);
   return { seen, stop: () => off('reconnecting', listener) };
-}
-
-/** Reads a stream to its end, returning the sha256 and length of what came (no copy kept). */
-async function drain(stream: Readable): Promise<{ hash: string; length: number }> {
-  const hash = createHash('sha256');
-  let length = 0;
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    length += (chunk as Buffer).length;
-  }
-  return { hash: hash.digest('hex'), length };
 }
 
 /** A Writable that takes `bytesPerSecond` at most (each write's callback waits until the pace allows it), hashing what it gets. */
