@@ -92,10 +92,10 @@ async function runOne(scenario: Scenario, row: Row, world: World, round: number)
   ];
   await clearUploads(server);
   const ok = problems.length === 0;
+  const { stdout, stderr, ...cost } = run;
   return {
-    round, row: rowKey(row), ok, problems, wallS: run.wallS, userS: run.userS, sysS: run.sysS, cpuS: run.cpuS,
-    maxRssKiB: run.maxRssKiB, exitCode: run.exitCode, signal: run.signal, timedOut: run.timedOut,
-    values: scenario.values(row, run, report, world), report, ...(ok ? {} : { stderr: run.stderr.slice(-2000) }),
+    round, row: rowKey(row), ok, problems, ...cost,
+    values: scenario.values(row, run, report, world), report, ...(ok ? {} : { stderr: stderr.slice(-2000) }),
   };
 }
 

@@ -3,25 +3,17 @@
  * ratios of ftp-session to each peer. This is what bench/results.json holds.
  */
 import type { ClientName, ClientReport } from './clients.js';
-import { median } from './measure.js';
+import { median, type ProcessRun } from './measure.js';
 import type { Metric, ScenarioId } from '../scenarios.js';
 
 /** One client run. */
-export interface RunRecord {
+export interface RunRecord extends Omit<ProcessRun, 'stdout' | 'stderr'> {
   round: number;
   /** The row key (`client` or `client case`). */
   row: string;
   /** Verified: the process exited 0 and every byte check passed. Only these count in the medians. */
   ok: boolean;
   problems: string[];
-  wallS: number;
-  userS: number;
-  sysS: number;
-  cpuS: number;
-  maxRssKiB: number;
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
   /** The scenario's numbers for this run (see its metrics). */
   values: Record<string, number>;
   report: ClientReport;
