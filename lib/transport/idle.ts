@@ -10,7 +10,7 @@ export class IdleWatch {
   /** Progress marks since the watch started; the hot path increments it. */
   private marks = 0;
   private seen = -1;
-  private quietSince = 0;
+  private quietSince = performance.now();
   private timer: NodeJS.Timeout | null = null;
   private held = false;
 
@@ -18,7 +18,6 @@ export class IdleWatch {
     const tick = Math.max(1, Math.ceil(ms / 4));
     this.timer = setInterval(() => this.check(), tick);
     this.timer.unref?.();
-    this.quietSince = performance.now();
   }
 
   /** Notes progress (a chunk read or written). */
