@@ -25,7 +25,9 @@ export type CommandKind =
   /** A local setting, nothing sent. */
   | 'setting'
   /** Feeds the open upload (`put_data`, `put_close`): never queued on its own. */
-  | 'feed';
+  | 'feed'
+  /** Lends the control connection to a server-to-server copy (`transferFile`); never posted by callers. */
+  | 'hold';
 
 /**
  * What may happen to a command whose reply was lost with the connection (used by reconnect):
@@ -125,6 +127,7 @@ export const COMMANDS = {
   rename: { name: 'rename', verb: 'RNFR', kind: 'rename', args: [2, 2], retry: 'never', verify: 'moved', changes: null, events: ['rename_partial', 'rename', 'rename_error'], success: 'rename' },
   login: { name: 'login', verb: 'USER', kind: 'login', args: [2, 3], retry: 'never', changes: 'login', events: ['authenticated', 'login_error'], success: 'authenticated' },
   connect: { name: 'connect', verb: null, kind: 'connect', args: [0, 0], retry: 'never', changes: null, events: ['connected', 'connect_error'], success: 'connected' },
+  fxp: { name: 'fxp', verb: null, kind: 'hold', args: [0, 0], retry: 'never', changes: 'type', events: ['fxp_step', 'fxp_progress', 'fxp_done', 'fxp_error'], success: 'fxp_done' },
   mode: { name: 'mode', verb: null, kind: 'setting', args: [1, 1], retry: 'replay', changes: 'connectionMode', events: ['mode', 'mode_error'], success: 'mode' },
 } as const satisfies Record<string, CommandSpec>;
 
@@ -162,6 +165,8 @@ export interface CommandArgs {
   rename: [from: string, to: string];
   login: [user: string, password: string] | [user: string, password: string, account: string];
   connect: [];
+  /** Not postable: `transferFile` runs it (see `lib/run/hold.ts`). */
+  fxp: [];
   mode: [mode: 'active' | 'passive'];
 }
 

@@ -8,7 +8,7 @@ import { EventEmitter } from 'eventemitter3';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { checkArguments, COMMANDS, lookupCommand, type CommandArgs, type CommandName, type CommandSpec } from './commands.js';
 import {
-  ConnectionClosedError, FtpError, InvalidStateError, RestoreError, SecurityError, SessionClosedError, TimeoutError, UnknownCommandError,
+  ConnectionClosedError, FtpError, InvalidArgumentError, InvalidStateError, RestoreError, SecurityError, SessionClosedError, TimeoutError, UnknownCommandError,
 } from './errors.js';
 import { EventDelivery, type EventSink, type FtpEventName, type FtpEvents } from './events.js';
 import { resolveOptions, type FtpSessionOptions, type ResolvedOptions, type TransferMode } from './options.js';
@@ -20,6 +20,7 @@ import { Trace } from './trace.js';
 import { ControlConnection } from './transport/control.js';
 import { abortError, observedEvents, type Job, type JobObserver, type JobRequest, type RunContext, type SessionSettings, type UploadFeed } from './run/context.js';
 import { runDownload } from './run/download.js';
+import { runHold, type HoldRequest, type Lease } from './run/hold.js';
 import { login, type Credentials } from './run/login.js';
 import { protect, secureControl } from './run/secure.js';
 import { runRename, runSimple } from './run/simple.js';
@@ -31,8 +32,9 @@ type Emit = (name: string, ...args: unknown[]) => void;
 let nextId = 1;
 
 /** The runner of each command kind that goes through the queue. */
-const RUNNERS: Record<'simple' | 'download' | 'upload' | 'rename', (ctx: RunContext, job: Job) => Promise<void>> = {
+const RUNNERS: Record<'simple' | 'download' | 'upload' | 'rename' | 'hold', (ctx: RunContext, job: Job) => Promise<void>> = {
   simple: runSimple,
+  hold: runHold,
   download: runDownload,
   upload: runUpload,
   rename: runRename,
@@ -45,6 +47,8 @@ const RUNNERS: Record<'simple' | 'download' | 'upload' | 'rename', (ctx: RunCont
 export class SessionCore extends TypedEventEmitter {
   /** A number that tells sessions apart in the trace. */
   readonly id = nextId++;
+  /** The options this session was spawned with (a sibling session is spawned with them). */
+  protected readonly spawnedWith: FtpSessionOptions;
   private readonly options: ResolvedOptions;
   private readonly trace: Trace;
   private readonly delivery: EventDelivery;
@@ -82,6 +86,7 @@ export class SessionCore extends TypedEventEmitter {
   protected constructor(options: FtpSessionOptions) {
     super();
     this.options = resolveOptions(options);
+    this.spawnedWith = options;
     this.trace = new Trace(this.options.debug, `FtpSession#${this.id}`);
     this.delivery = new EventDelivery(this.options.events, (name, args) => (EventEmitter.prototype.emit as Emit).call(this, name, ...args));
     this.machine = new StateMachine((to, from, reason) => {
@@ -114,6 +119,11 @@ export class SessionCore extends TypedEventEmitter {
   /** The session's `transferMode` option (what file transfers make sure of). */
   get transferMode(): TransferMode {
     return this.options.transferMode;
+  }
+
+  /** Whether data connections are protected with TLS (PROT P): FTPS with `tlsData` on. */
+  protected get protectsData(): boolean {
+    return this.options.tls !== false && this.options.tlsData;
   }
 
   /** Number of control connections opened so far (1 after the first connect). */
@@ -173,6 +183,13 @@ export class SessionCore extends TypedEventEmitter {
         if (this.state === 'idle') void this.establish();
         else this.delivery.push('error', new InvalidStateError(`cannot connect in state ${this.state}`), 'connect');
         return;
+      case 'hold':
+        if (!request.hold) {
+          this.emitFailure(target, new InvalidArgumentError('fxp is not posted: call transferFile()'));
+          return;
+        }
+        this.enqueue({ ...request, spec, args: words, param, progress: newProgress() });
+        return;
       case 'upload': {
         const feed = request.feed ?? createFeed();
         if (!request.observer) this.openFeed = feed;
@@ -182,6 +199,21 @@ export class SessionCore extends TypedEventEmitter {
       default:
         this.enqueue({ ...request, spec, args: words, param, progress: newProgress(request.offset) });
     }
+  }
+
+  /**
+   * Queues an `fxp` command and resolves with the lease of the control connection once it runs
+   * (see `lib/run/hold.ts`); rejects when it cannot run (session closed, reconnect gave up,
+   * `signal` aborted while queued). Its step events go to the session's listeners.
+   */
+  protected hold(role: HoldRequest['role'], signal?: AbortSignal): Promise<Lease> {
+    return new Promise((resolve, reject) => {
+      this.submit('fxp', [], {
+        hold: { role, grant: resolve },
+        ...(signal ? { signal } : {}),
+        observer: { event: (name, args) => this.delivery.pushNamed(name, ...args), failed: reject },
+      });
+    });
   }
 
   /** Emits an event that belongs to no command (the promise API's own, such as `listing_unparsed`). */
@@ -242,11 +274,11 @@ export class SessionCore extends TypedEventEmitter {
     const restoring = this.loggedIn;
     this.machine.moveTo(restoring ? 'reconnecting' : 'connecting', restoring ? `attempt ${this.attempts}` : 'connect');
     this.connects++;
-    const { host, port, timeout, maxLineBytes, maxReplyBytes, encoding, tls, tlsOptions } = this.options;
+    const { host, port, timeout, maxLineBytes, maxReplyBytes, encoding, tls, tlsOptions, sourceAddress } = this.options;
     const implicitTls = tls === 'implicit' ? { host, options: tlsOptions } : undefined;
     let opened: Awaited<ReturnType<typeof ControlConnection.open>>;
     try {
-      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes }, encoding, implicitTls });
+      opened = await ControlConnection.open({ host, port, timeout, trace: this.trace, limits: { maxLineBytes, maxReplyBytes }, encoding, implicitTls, localAddress: sourceAddress });
       await secureControl(opened.connection, this.options);
     } catch (error) {
       if (!this.ending) this.establishFailed(asFtpError(error), null);

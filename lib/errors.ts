@@ -26,7 +26,8 @@ export type FtpErrorCode =
   | 'ERR_FTP_EXISTS'
   | 'ERR_FTP_LOCAL_IO'
   | 'ERR_FTP_LISTING_TOO_LARGE'
-  | 'ERR_FTP_UNSAFE_NAME';
+  | 'ERR_FTP_UNSAFE_NAME'
+  | 'ERR_FTP_FXP';
 
 /** Base class of every error the library reports. */
 export class FtpError extends Error {
@@ -265,4 +266,22 @@ export function isNotImplemented(error: unknown): boolean {
 /** The message of any thrown value, for error texts. */
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Where a server-to-server copy was refused: the command the refusing side would not take. */
+export type FxpStage = 'type' | 'pasv' | 'port' | 'tls' | 'transfer';
+
+/**
+ * A server-to-server copy (FXP) is impossible between these two servers: `side` names the server
+ * that refused (`source` or `target`), `stage` what it refused, `replyCode` its reply. Thrown
+ * after both orientations were tried (PASV on the target, then on the source).
+ */
+export class FxpError extends FtpError {
+  readonly side: 'source' | 'target';
+  readonly stage: FxpStage;
+  constructor(side: 'source' | 'target', stage: FxpStage, message: string, replyCode: number | null = null, options?: { cause?: unknown }) {
+    super('ERR_FTP_FXP', message, replyCode, options);
+    this.side = side;
+    this.stage = stage;
+  }
 }

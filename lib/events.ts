@@ -2,6 +2,7 @@
  * The event map (one typed definition of every event and its arguments) and the delivery of
  * events: asynchronous, in order, filtered and renamed by the `events` option.
  */
+import type { TransferProgress } from './api/progress.js';
 import type { FtpError } from './errors.js';
 import type { EventSubscription } from './options.js';
 import type { SessionState } from './state.js';
@@ -72,6 +73,14 @@ export type FtpEvents = SimpleEvents & DownloadEvents & {
   /** RNTO accepted: the rename is done. */
   rename: (code: number, text: string, to: string) => void;
   rename_error: ErrorListener;
+  /** A server-to-server copy (`transferFile`): one command this session sent for it, and its reply. */
+  fxp_step: (role: 'source' | 'target', line: string, code: number, text: string) => void;
+  /** A server-to-server copy's progress (emitted on both sessions). */
+  fxp_progress: (progress: TransferProgress) => void;
+  /** A server-to-server copy finished, verified as asked (emitted on both sessions). */
+  fxp_done: (role: 'source' | 'target', path: string) => void;
+  /** A server-to-server copy failed for good (emitted on both sessions). */
+  fxp_error: ErrorListener;
   /** The connection mode of later transfers changed. */
   mode: (mode: 'active' | 'passive') => void;
   mode_error: ErrorListener;

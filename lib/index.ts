@@ -9,6 +9,8 @@ export type { ChunkSink, DownloadToOptions } from './api/sink.js';
 export { fileSource, type FileSource } from './api/file-source.js';
 export type { FileTransferOptions, FileTransferResult, IfExists, MismatchPolicy } from './api/files.js';
 export type { VerifyMode } from './api/integrity.js';
+export type { FxpOptions, FxpResult } from './api/fxp.js';
+export type { FxpTreeOptions } from './api/trees.js';
 export type { Permissions, Access } from './api/directories.js';
 export type { ListOptions } from './api/listing.js';
 export type { ListingCallOptions } from './api/request.js';

@@ -2,6 +2,7 @@
  * Session options: the public shape, the defaults, and the one function that checks them.
  */
 import type { ConnectionOptions } from 'node:tls';
+import { isIP } from 'node:net';
 import { InvalidArgumentError, type FtpError } from './errors.js';
 import { assertSafeArgument } from './protocol/command-line.js';
 import { DEFAULT_REPLY_LIMITS } from './protocol/reply.js';
@@ -51,6 +52,12 @@ export interface FtpSessionOptions {
   localAddress?: string;
   /** Active mode: port to listen on. Default 0 (any free port). */
   localPort?: number;
+  /**
+   * The local address the control connection and passive data connections come from (a
+   * multi-homed host). Default: the one the system picks. Servers that check that data
+   * connections come from the control connection's address need both to match.
+   */
+  sourceAddress?: string;
   /** Milliseconds allowed for each phase: TCP connect + greeting, each reply, data connect, and data idleness. Default 30000. */
   timeout?: number;
   /** Upper bound of one `get_data` chunk and of one write to a data connection, in bytes. Default 65536. */
@@ -123,6 +130,7 @@ export interface ResolvedOptions {
   readonly transferMode: TransferMode;
   readonly localAddress: string | undefined;
   readonly localPort: number;
+  readonly sourceAddress: string | undefined;
   readonly timeout: number;
   readonly blockSize: number;
   readonly events: readonly EventSubscription[] | undefined;
@@ -145,10 +153,15 @@ export interface ResolvedOptions {
 
 const KNOWN_KEYS = new Set<string>([
   'host', 'port', 'user', 'password', 'account', 'connectionMode', 'transferMode', 'localAddress',
-  'localPort', 'timeout', 'blockSize', 'events', 'debug', 'trustPasvAddress', 'maxUploadBuffer',
+  'localPort', 'sourceAddress', 'timeout', 'blockSize', 'events', 'debug', 'trustPasvAddress', 'maxUploadBuffer',
   'maxReplyBytes', 'maxLineBytes', 'encoding', 'reconnect', 'retryStrategy', 'maxReconnectAttempts', 'reconnectDelay',
   'maxReconnectDelay', 'maxCommandRetries', 'lazyReconnect', 'keepalive', 'tls', 'tlsData', 'tlsOptions', 'clearControl',
 ]);
+
+function address(value: string | undefined, name: string): string | undefined {
+  if (value !== undefined && isIP(value) === 0) throw new InvalidArgumentError(`option '${name}' must be an IP address, got ${String(value)}`);
+  return value;
+}
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min = 1): number {
   if (value === undefined) return fallback;
@@ -192,6 +205,7 @@ export function resolveOptions(options: FtpSessionOptions): ResolvedOptions {
     transferMode: oneOf(options.transferMode, ['manual', 'ascii', 'binary'], 'manual', 'transferMode'),
     localAddress: options.localAddress,
     localPort: positiveInteger(options.localPort, 0, 'localPort', 0),
+    sourceAddress: address(options.sourceAddress, 'sourceAddress'),
     timeout: positiveInteger(options.timeout, 30_000, 'timeout'),
     blockSize: positiveInteger(options.blockSize, 65_536, 'blockSize'),
     events: options.events,

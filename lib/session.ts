@@ -12,7 +12,8 @@ import type { FtpSessionOptions } from './options.js';
 import { chmod, createDir, existsFile, listDirs, removeDir, type Permissions } from './api/directories.js';
 import { iterateEntries, listEntries, stat, type ListOptions } from './api/listing.js';
 import type { FileInfo } from './protocol/listing/entry.js';
-import { downloadDir, uploadDir, type TreeOptions, type TreeResult } from './api/trees.js';
+import { downloadDir, transferDir, uploadDir, type FxpTreeOptions, type TreeOptions, type TreeResult } from './api/trees.js';
+import { transferFile, type FxpEnd, type FxpOptions, type FxpResult } from './api/fxp.js';
 import { retrFile, store, type FileTransferOptions, type FileTransferResult } from './api/files.js';
 import { request, type CallOptions, type CommandReply, type ListingCallOptions, type RequestName, type RequestResult, type Submit, type TransferCallOptions } from './api/request.js';
 import { downloadTo, READ_SIZE, type ChunkSink, type DownloadToOptions } from './api/sink.js';
@@ -203,6 +204,34 @@ export class FtpSession extends SessionCore {
   /** Uploads `localPath` to `remote`: resume, temporary name, progress, verification (see {@link FileTransferOptions}). */
   store(localPath: string, remote: string, options?: FileTransferOptions): Promise<FileTransferResult> {
     return store(this, localPath, remote, options);
+  }
+
+  /**
+   * Copies `sourcePath` from this session's server straight to `targetPath` on `target`'s server
+   * (FXP: the bytes never pass through this process), with what `store` offers: `ifExists`,
+   * a temporary name, resume after a failure in the middle, progress (SIZE of the target, asked
+   * on a second connection), verification, and `fallback: 'client'` when the servers will not
+   * copy to each other. Both sessions emit `fxp_step`, `fxp_progress`, `fxp_done`/`fxp_error`.
+   * See `docs/fxp.md`.
+   */
+  transferFile(sourcePath: string, target: FtpSession, targetPath: string, options?: FxpOptions): Promise<FxpResult> {
+    return transferFile(this.fxpEnd(), sourcePath, target.fxpEnd(), targetPath, options);
+  }
+
+  /** Copies the tree under `sourceDir` to `targetDir` on `target`'s server, file by file with {@link transferFile}. */
+  transferDir(sourceDir: string, target: FtpSession, targetDir: string, options?: FxpTreeOptions): Promise<TreeResult> {
+    return transferDir(this, sourceDir, target, targetDir, options);
+  }
+
+  /** What a server-to-server copy needs of this session. */
+  private fxpEnd(): FxpEnd {
+    return {
+      session: this,
+      protectsData: this.protectsData,
+      hold: (role, signal) => this.hold(role, signal),
+      notify: (event, ...args) => this.notify(event, ...args),
+      openSibling: () => FtpSession.connect({ ...this.spawnedWith, reconnect: false, keepalive: 0 }),
+    };
   }
 
   /** Listing options whose unparsed lines go to the `listing_unparsed` event unless the caller takes them. */

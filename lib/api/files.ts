@@ -57,7 +57,7 @@ export interface FileTransferResult {
 }
 
 /** One side of a file transfer: where bytes go and how a partial target is measured. */
-interface Direction {
+export interface Direction {
   /** How many bytes of the file the target holds now (where an attempt resumes). */
   targetSize(): Promise<number>;
   /** Moves bytes from `offset` to the end, counting them with `count`. */
@@ -172,7 +172,7 @@ export async function store(ftp: FtpSession, localPath: string, remote: string, 
  * under its final name, `delete` removes it, `retry` starts over). A failed transfer leaves no
  * target behind unless resuming was asked for (then the partial file is what a resume continues).
  */
-async function run(
+export async function run(
   direction: Direction, start: number, total: number | undefined, binary: boolean, options: FileTransferOptions,
   verify: () => Promise<string | null>,
 ): Promise<FileTransferResult> {
@@ -238,12 +238,12 @@ async function finishComplete(
   return { status: 'complete', transferred: 0, resumedFrom: 0, verified, attempts: 0 };
 }
 
-function skipped(): FileTransferResult {
+export function skipped(): FileTransferResult {
   return { status: 'skipped', transferred: 0, resumedFrom: 0, verified: null, attempts: 0 };
 }
 
 /** RNFR/RNTO the finished temporary file onto its name; a server that will not replace a file gets a DELE first. */
-async function renameRemote(ftp: FtpSession, from: string, to: string, call: TransferCallOptions): Promise<void> {
+export async function renameRemote(ftp: FtpSession, from: string, to: string, call: TransferCallOptions): Promise<void> {
   try {
     await ftp.rename(from, to, call);
   } catch (error) {
@@ -264,7 +264,7 @@ function verifyMode(options: FileTransferOptions, binary: boolean): VerifyMode {
 }
 
 /** `.<name>.<8 hex>.part` beside `path` (local or remote), so the final rename stays in one directory. */
-function temporaryName(path: string): string {
+export function temporaryName(path: string): string {
   const unique = randomBytes(4).toString('hex');
   const name = `.${basename(path)}.${unique}.part`;
   return path.includes('/') && !path.includes('\\') ? posix.join(posix.dirname(path), name) : join(dirname(path), name);
@@ -278,7 +278,7 @@ function announcedSize(text: string): number | undefined {
 }
 
 /** A value the server may not give (SIZE or MDTM refused, unreadable): undefined then. */
-async function optional<T>(promise: Promise<T>): Promise<T | undefined> {
+export async function optional<T>(promise: Promise<T>): Promise<T | undefined> {
   try {
     return await promise;
   } catch (error) {

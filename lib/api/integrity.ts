@@ -35,14 +35,45 @@ export async function verifyCopy(ftp: FtpSession, remote: string, localPath: str
       return name;
     }
   }
-  const remoteSize = await ftp.size(remote, options).catch((error: unknown) => {
-    // An unreadable SIZE, or a server without SIZE: nothing to compare with (unverified, not failed).
-    if (error instanceof ProtocolError || isNotImplemented(error)) return null;
-    throw error;
-  });
+  const remoteSize = await readableSize(ftp, remote, options);
   if (remoteSize === null) return null;
   if (remoteSize !== localSize) throw new IntegrityError('size', `${remote}: sizes differ (remote ${remoteSize} bytes, local ${localSize} bytes)`);
   return 'size';
+}
+
+/**
+ * Compares two remote copies, each asked of its own server (a server-to-server copy): the first
+ * hash algorithm both servers offer, else SIZE on each side. Returns how, or null when `mode` is
+ * false or a side gives no readable SIZE; throws {@link IntegrityError} when the copies differ.
+ */
+export async function verifyRemoteCopy(
+  source: FtpSession, sourcePath: string, target: FtpSession, targetPath: string, mode: VerifyMode, options: CallOptions,
+): Promise<string | null> {
+  if (mode === false) return null;
+  if (mode === 'hash') {
+    const [sourceFeatures, targetFeatures] = await Promise.all([source.features(), target.features()]);
+    for (const algorithm of PREFERRED) {
+      const methods = [chooseHashMethod(sourceFeatures, [algorithm]), chooseHashMethod(targetFeatures, [algorithm])] as const;
+      if (!methods[0] || !methods[1]) continue;
+      const sourceHash = await askHash(source, methods[0], sourcePath, options);
+      const targetHash = sourceHash === null ? null : await askHash(target, methods[1], targetPath, options);
+      if (sourceHash === null || targetHash === null) break; // offered but refused for this file: sizes then
+      if (sourceHash !== targetHash) throw new IntegrityError(algorithm, `${targetPath}: ${algorithm} differs (source ${sourceHash}, target ${targetHash})`);
+      return algorithm;
+    }
+  }
+  const [sourceSize, targetSize] = await Promise.all([readableSize(source, sourcePath, options), readableSize(target, targetPath, options)]);
+  if (sourceSize === null || targetSize === null) return null;
+  if (sourceSize !== targetSize) throw new IntegrityError('size', `${targetPath}: sizes differ (source ${sourceSize} bytes, target ${targetSize} bytes)`);
+  return 'size';
+}
+
+/** SIZE of `path`, or null when the server has no SIZE or an unreadable one (unverified, not failed). */
+function readableSize(ftp: FtpSession, path: string, options: CallOptions): Promise<number | null> {
+  return ftp.size(path, options).catch((error: unknown) => {
+    if (error instanceof ProtocolError || isNotImplemented(error)) return null;
+    throw error;
+  });
 }
 
 /** The remote file's hash, or null when the server will not give it for this file (then sizes are compared). */

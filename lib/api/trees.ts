@@ -11,6 +11,7 @@ import { AbortError, FtpError, LocalIoError, SessionClosedError, UnsafeNameError
 import type { FileInfo } from '../protocol/listing/entry.js';
 import type { FtpSession } from '../session.js';
 import type { FileTransferOptions } from './files.js';
+import type { FxpOptions } from './fxp.js';
 import { globMatcher } from './glob.js';
 import { pathInside, unsafeReason } from './local-names.js';
 import { ProgressMeter, type TransferProgress } from './progress.js';
@@ -112,6 +113,24 @@ export async function uploadDir(ftp: FtpSession, localDir: string, remoteDir: st
   return runPlan(plan, options, {
     makeFolder: (segments) => ftp.createDir(posix.join(remoteDir, ...segments), callOptions(options)),
     moveFile: (file, call) => ftp.store(join(root, ...file.segments), posix.join(remoteDir, ...file.segments), call),
+  });
+}
+
+/** Options of {@link transferDir}: a tree's, with each file's copy options. */
+export interface FxpTreeOptions extends Omit<TreeOptions, 'transfer'> {
+  /** Options of each file's copy (`ifExists`, `verify`, `fallback`, ...). */
+  transfer?: Omit<FxpOptions, 'onProgress' | 'progressInterval' | 'signal'> | undefined;
+}
+
+/** Copies the tree under `sourceDir` on `source`'s server to `targetDir` on `target`'s server, server to server. */
+export async function transferDir(source: FtpSession, sourceDir: string, target: FtpSession, targetDir: string, options: FxpTreeOptions = {}): Promise<TreeResult> {
+  const { transfer, ...tree } = options;
+  const plan = newPlan(tree);
+  await walkRemote(source, sourceDir, [], 0, plan, tree, new Set());
+  await target.createDir(targetDir, { ...callOptions(tree), recursive: true });
+  return runPlan(plan, tree, {
+    makeFolder: (segments) => target.createDir(posix.join(targetDir, ...segments), callOptions(tree)),
+    moveFile: (file, call) => source.transferFile(posix.join(sourceDir, ...file.segments), target, posix.join(targetDir, ...file.segments), { ...transfer, ...call }),
   });
 }
 

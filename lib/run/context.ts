@@ -16,6 +16,7 @@ import type { ControlConnection } from '../transport/control.js';
 import type { DataSettings } from '../transport/data.js';
 import type { ReadBuffers } from '../transport/read-buffers.js';
 import type { Trace } from '../trace.js';
+import type { HoldRequest } from './hold.js';
 
 /** Session settings runners read and change, and the restore plan gives back to a new connection. */
 export interface SessionSettings extends DataSettings {
@@ -81,6 +82,8 @@ export interface JobRequest {
   readonly feed?: UploadFeed;
   /** A download whose observer borrows chunks: read into these reused buffers (see `ReadBuffers`). */
   readonly reads?: ReadBuffers;
+  /** The `fxp` command: where its lease of the control connection goes (see `run/hold.ts`). */
+  readonly hold?: HoldRequest;
 }
 
 /** One posted command, ready to run. */

@@ -21,6 +21,8 @@ export interface ControlOptions {
   /** How command lines are encoded and replies decoded. */
   readonly encoding: Encoding;
   readonly trace: Trace;
+  /** The local address to connect from (undefined: the system's choice). */
+  readonly localAddress: string | undefined;
   /** Implicit FTPS: TLS from the first byte, made with this. */
   readonly implicitTls: TlsSetup | undefined;
 }
@@ -108,7 +110,7 @@ export class ControlConnection {
         clearTimeout(timer);
         reject(new ConnectError(`cannot connect to ${options.host}:${options.port}: ${error.message}`, error.code ?? null, { cause: error }));
       });
-      socket.connect({ host: options.host, port: options.port }, () => {
+      socket.connect({ host: options.host, port: options.port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, () => {
         const conn = new ControlConnection(socket, options);
         connection = conn;
         const handshake = options.implicitTls ? conn.secureWith(conn.startTls(options.implicitTls), 'implicit') : Promise.resolve();

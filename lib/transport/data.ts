@@ -29,6 +29,8 @@ export interface DataOptions {
   readonly trustPasvAddress: boolean;
   readonly localAddress: string | undefined;
   readonly localPort: number;
+  /** Where passive data connections come from (the control connection's local address). */
+  readonly sourceAddress: string | undefined;
   /** The control host: what data connections' certificates are checked against. */
   readonly host: string;
   /** PROT P: data connections are TLS. */
@@ -206,7 +208,7 @@ async function openPassive(control: ControlConnection, settings: DataSettings, o
   const inbox = plan.reads && !options.tlsData ? new BorrowedInbox(() => raw) : null;
   let raw: Socket;
   try {
-    raw = await connectData(target.host, target.port, options.timeout, inbox && plan.reads ? { buffer: () => plan.reads!.next(), callback: inbox.onRead } : undefined);
+    raw = await connectData(target.host, target.port, options.timeout, options.sourceAddress, inbox && plan.reads ? { buffer: () => plan.reads!.next(), callback: inbox.onRead } : undefined);
   } catch (error) {
     // Replies stay in step: the pipelined command is answered either way (ProFTPD answers a RETR
     // of a missing file with 550 and closes the port at once; others give up with 425). A refusal
@@ -240,7 +242,7 @@ interface OnRead {
   callback: (bytes: number, buffer: Buffer) => boolean;
 }
 
-function connectData(host: string, port: number, timeout: number, onread?: OnRead): Promise<Socket> {
+function connectData(host: string, port: number, timeout: number, localAddress: string | undefined, onread?: OnRead): Promise<Socket> {
   return new Promise((resolve, reject) => {
     // `onread` works only when given to the constructor (Node ignores it in connect()), though
     // @types/node lists it among the connect options alone.
@@ -253,7 +255,7 @@ function connectData(host: string, port: number, timeout: number, onread?: OnRea
       clearTimeout(timer);
       reject(new DataConnectionError(`cannot open the data connection to ${host}:${port}: ${error.message}`, { cause: error }));
     });
-    socket.connect({ host, port }, () => {
+    socket.connect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);
