@@ -45,9 +45,10 @@ export async function exchange(source: Lease, target: Lease, plan: ExchangePlan,
     const reply = await side.ensureType(plan.type);
     if (reply && reply.code >= 300) throw refusal(side, 'type', `TYPE ${plan.type}`, reply);
   }
-  const undo = await protect(source, target, listener, connector, plan);
+  const undo: Undo = [];
   try {
-    const passiveVerb = undo.cpsv ? 'CPSV' : 'PASV';
+    const cpsv = await protect(source, target, listener, connector, plan, undo);
+    const passiveVerb = cpsv ? 'CPSV' : 'PASV';
     const passive = await listener.command(passiveVerb);
     if (passive.code !== 227) throw refusal(listener, 'pasv', passiveVerb, passive);
     const address = advertised(passive, listener);
@@ -60,7 +61,8 @@ export async function exchange(source: Lease, target: Lease, plan: ExchangePlan,
     }
     await transfer([connector, listener], plan, stop);
   } finally {
-    await undo.restore();
+    // Back to what the sessions had (PROT P, SSCN OFF), even when a later step failed.
+    for (const step of undo) await step().catch(() => {});
   }
 }
 
@@ -102,32 +104,25 @@ async function transfer(order: readonly Lease[], plan: ExchangePlan, stop?: Abor
   }
 }
 
-/** What {@link protect} changed, to undo after the attempt. */
-interface Protection {
-  readonly cpsv: boolean;
-  restore(): Promise<void>;
-}
+/** Steps that undo what {@link protect} changed, run after the attempt whatever its outcome. */
+type Undo = Array<() => Promise<unknown>>;
 
 /**
  * Step 2: with PROT P on both sides, one server must be the TLS client of the data connection:
- * SSCN ON on the connector (else on the listener), else CPSV on the listener. With PROT P on one
- * side only, or on both and none of these, the copy is impossible unless the caller chose a
- * clear copy (PROT C on the protected sides for this copy).
+ * SSCN ON on the connector (else on the listener), else CPSV on the listener (returns true). With
+ * PROT P on one side only, or on both and none of these, the copy is impossible unless the caller
+ * chose a clear copy (PROT C on the protected sides for this copy). Each change is undone by `undo`.
  */
-async function protect(source: Lease, target: Lease, listener: Lease, connector: Lease, plan: ExchangePlan): Promise<Protection> {
+async function protect(source: Lease, target: Lease, listener: Lease, connector: Lease, plan: ExchangePlan, undo: Undo): Promise<boolean> {
   const guarded = [source, target].filter((side) => side.protectsData);
-  const undo: Array<() => Promise<unknown>> = [];
-  const restore = async () => {
-    for (const step of undo) await step().catch(() => {});
-  };
-  if (guarded.length === 0) return { cpsv: false, restore };
+  if (guarded.length === 0) return false;
   if (plan.clearData) {
     for (const side of guarded) {
       const reply = await side.command('PROT', ['C']);
       if (reply.code >= 300) throw refusal(side, 'tls', 'PROT C', reply);
       undo.push(() => side.command('PROT', ['P']));
     }
-    return { cpsv: false, restore };
+    return false;
   }
   if (guarded.length === 1) {
     const [side] = guarded as [Lease];
@@ -138,9 +133,9 @@ async function protect(source: Lease, target: Lease, listener: Lease, connector:
     const reply = await client.command('SSCN', ['ON']);
     if (reply.code >= 300) throw refusal(client, 'tls', 'SSCN ON', reply);
     undo.push(() => client.command('SSCN', ['OFF']));
-    return { cpsv: false, restore };
+    return false;
   }
-  if (plan.cpsv.has(listener.role)) return { cpsv: true, restore };
+  if (plan.cpsv.has(listener.role)) return true;
   throw new FxpError(listener.role, 'tls', 'FXP with protected data needs SSCN or CPSV, and neither server offers them (FEAT); pass clearData to copy with PROT C, or copy through the client');
 }
 
