@@ -54,6 +54,22 @@ export interface ServerOptions {
    * command at all, so startServer throws for them. Reply formats: spec/integration/server-hash.test.ts.
    */
   hash?: boolean;
+  /**
+   * Allow FXP (server-to-server transfers): accept a PORT naming an address other than the
+   * control connection's peer, and accept a passive data connection from such an address.
+   * vsftpd: `port_promiscuous` and `pasv_promiscuous`; ProFTPD: `AllowForeignAddress on` (both
+   * checks at once); Pure-FTPd: `-w` (FXP for non-anonymous users, which ours is). Default: each
+   * server's own, strict: vsftpd answers `500 Illegal PORT command.` to a foreign PORT and
+   * `425 Security: Bad IP connecting.` to the transfer command when the passive connection comes
+   * from elsewhere; replies of the others: spec/integration/fxp-servers.test.ts. All of 127/8 is
+   * local, so the checks only trigger when the client's control connection comes from another
+   * loopback address than the servers' 127.0.0.1 (e.g. `localAddress: '127.0.0.2'`).
+   *
+   * `{ port, pasv }` sets the two checks separately (vsftpd only; startServer throws for the
+   * others): e.g. `{ port: false, pasv: true }` refuses FXP when vsftpd is the PORT side but
+   * allows it when vsftpd is the PASV side.
+   */
+  fxp?: boolean | { port: boolean; pasv: boolean };
 }
 
 /**
@@ -208,7 +224,9 @@ interface TlsSetup {
   clientCert: boolean;
   allowCcc: boolean;
 }
-interface Layout { dir: string; root: string; port: number; idle: number; data: number; tls: TlsSetup | undefined; hash: boolean }
+/** Which foreign addresses a server accepts: in PORT, and as the source of a passive data connection. */
+interface Foreign { port: boolean; pasv: boolean }
+interface Layout { dir: string; root: string; port: number; idle: number; data: number; tls: TlsSetup | undefined; hash: boolean; fxp: Foreign }
 interface Launch { bin: string; args: string[]; user: string; anonymous: boolean; mlsd: boolean; env?: NodeJS.ProcessEnv }
 
 /**
@@ -230,16 +248,19 @@ async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
   const { uid, gid } = ftpIds();
   const pasvMin = 20_000 + 1_000 * Math.floor(Math.random() * 39);
   const common = { DIR: l.dir, ROOT: l.root, UPLOAD_DIR, PORT: l.port, IDLE_TIMEOUT: l.idle, DATA_TIMEOUT: l.data };
+  const yes = (on: boolean): string => (on ? 'YES' : 'NO');
   const conf = join(l.dir, `${kind}.conf`);
   switch (kind) {
     case 'vsftpd': {
       const emptyDir = join(l.dir, 'empty');
       await mkdir(emptyDir, { mode: 0o755 });
-      const values = { ...common, EMPTY_DIR: emptyDir, PASV_MIN: pasvMin, PASV_MAX: pasvMin + 999 };
+      const values = {
+        ...common, EMPTY_DIR: emptyDir, PASV_MIN: pasvMin, PASV_MAX: pasvMin + 999,
+        PORT_PROMISCUOUS: yes(l.fxp.port), PASV_PROMISCUOUS: yes(l.fxp.pasv),
+      };
       let text = await fillTemplate('vsftpd.conf.tmpl', values);
       const env = await opensslEnv(l.dir, l.tls?.version);
       if (l.tls) {
-        const yes = (on: boolean): string => (on ? 'YES' : 'NO');
         text += await fillTemplate('vsftpd-tls.conf.tmpl', {
           IMPLICIT: yes(l.tls.mode === 'implicit'), CERT_FILE: l.tls.server.certPath, KEY_FILE: l.tls.server.keyPath,
           CA_FILE: l.tls.caFile, CLIENT_CERT: yes(l.tls.clientCert),
@@ -252,7 +273,8 @@ async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
       const hash = await passwordHash();
       await writeFile(join(l.dir, 'ftpd.passwd'), `tester:${hash}:${uid}:${gid}::${l.root}:/bin/false\n`, { mode: 0o600 });
       await writeFile(join(l.dir, 'ftpd.group'), `ftp:x:${gid}:\n`, { mode: 0o644 });
-      let text = await fillTemplate('proftpd.conf.tmpl', common);
+      // prepare() is only reached with port === pasv for ProFTPD (startServer checks).
+      let text = await fillTemplate('proftpd.conf.tmpl', { ...common, FOREIGN: l.fxp.port ? 'on' : 'off' });
       if (l.tls) {
         text += await fillTemplate('proftpd-tls.conf.tmpl', {
           DIR: l.dir, MODULE_DIR: join(UNPACKED, 'usr/lib/proftpd'), PROTOCOLS: l.tls.version ?? 'TLSv1.2 TLSv1.3',
@@ -275,6 +297,8 @@ async function prepare(kind: ServerKind, l: Layout): Promise<Launch> {
         '-S', `127.0.0.1,${l.port}`, '-4', '-H', '-E', '-A', '-u', '1',
         '-p', `${pasvMin}:${pasvMin + 999}`, '-P', '127.0.0.1',
         '-l', `puredb:${pdb}`, '-I', minutes, '-c', '200', '-C', '200',
+        // -w: FXP (foreign addresses in PORT and on passive connections) for non-anonymous users.
+        ...(l.fxp.port ? ['-w'] : []),
         // -Y 3: TLS required for the login and for data connections; -2: a PEM with key and certificate.
         ...(l.tls ? ['-Y', '3', '-2', l.tls.server.bundlePath] : []),
       ];
@@ -412,6 +436,10 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
   if (opts.hash && kind !== 'proftpd') {
     throw new Error(`${kind}: no file-hash commands (no HASH, XCRC, XMD5, XSHA1, XSHA256): hash is ProFTPD only`);
   }
+  const fxp: Foreign = typeof opts.fxp === 'object' ? { ...opts.fxp } : { port: opts.fxp === true, pasv: opts.fxp === true };
+  if (fxp.port !== fxp.pasv && kind !== 'vsftpd') {
+    throw new Error(`${kind}: one switch allows foreign addresses in PORT and on passive connections alike: fxp { port, pasv } is vsftpd only`);
+  }
   installExitHooks();
   const { uid, gid } = ftpIds();
   const certs = opts.tls ? await testCertificates() : undefined;
@@ -434,7 +462,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions = {}): P
       port = await freePort();
       portsInUse.add(port);
       const launch = await prepare(kind, {
-        dir, root, port, idle: opts.idleTimeoutSec ?? 300, data: opts.dataTimeoutSec ?? 300, tls, hash: opts.hash === true,
+        dir, root, port, idle: opts.idleTimeoutSec ?? 300, data: opts.dataTimeoutSec ?? 300, tls, hash: opts.hash === true, fxp,
       });
       const logFd = openSync(logFile, 'a');
       // vsftpd reports fatal errors ("500 OOPS: ...") on file descriptor 0, so it gets the log there too.
