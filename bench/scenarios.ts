@@ -67,6 +67,10 @@ const RATE: Metric = { key: 'rateMBs', label: 'in-process rate (MB/s)', digits: 
 const FILES_S: Metric = { key: 'filesPerS', label: 'files/s', digits: 0, better: 'higher', ratio: true };
 const CPU_FILE: Metric = { key: 'cpuMsPerFile', label: 'CPU ms/file', digits: 3, better: 'lower', ratio: true };
 const IN_CPU_FILE: Metric = { key: 'inCpuMsPerFile', label: 'in-process CPU ms/file', digits: 3, better: 'lower' };
+/** upload-memory: the node clients' CPU for building the 1 GiB Buffer (in their CPU column too). */
+const SOURCE_CPU: Metric = { key: 'sourceCpuS', label: 'of which building the Buffer (s)', digits: 3, better: 'lower' };
+/** The server's CPU during the run (suite.ts adds it to every run's values). */
+const SERVER_CPU: Metric = { key: 'serverCpuS', label: 'vsftpd CPU (s)', digits: 2, better: 'lower' };
 
 /** Wall, CPU and RSS of the process. */
 function processValues(run: ProcessRun): Record<string, number> {
@@ -78,6 +82,7 @@ function bigValues(_row: Row, run: ProcessRun, report: ClientReport): Record<str
     ...processValues(run),
     ...(report.rate !== undefined ? { rateMBs: report.rate / 1e6 } : {}),
     ...(report.transferS !== undefined ? { transferS: report.transferS } : {}),
+    ...(report.sourceCpuMs !== undefined ? { sourceCpuS: report.sourceCpuMs / 1000 } : {}),
   };
 }
 
@@ -111,6 +116,12 @@ function rows(clients: ClientName[], target: Target, timeoutMs: number, transfer
 const bigTimeout = (w: World): number => 60_000 + (w.sizes.big / 20e6) * 1000;
 const smallTimeout = (files: number, rttMs: number): number => 120_000 + files * (20 + 8 * rttMs);
 const fromFile = (c: ClientName): string | undefined => (c === 'curl' || c === 'lftp' ? 'reads the file: no memory source' : undefined);
+/**
+ * The upload scenarios' clients: the peers and the bare socket (the yardstick: what a Node
+ * process pays with no library). Not in --smoke runs yet: spec/integration/bench-smoke.test.ts
+ * lists each scenario's rows exactly, without these.
+ */
+const uploaders = (w: World): ClientName[] => (w.smoke ? PEERS : [...PEERS, 'bare-socket']);
 
 function download(w: World): Transfer {
   return { kind: 'download', remote: 'big.bin', bytes: w.sizes.big };
@@ -152,23 +163,23 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Download of the big file to a null sink',
     about: 'RETR of big.bin (TYPE I: vsftpd sends with sendfile). Node clients write into a counting null Writable (basic-ftp: downloadTo(writable); ftp-session: its operation in bench/clients/ftp-session.mjs, today downloadTo(remote, fn) feeding that Writable); curl and lftp write to /dev/null. The bare socket is hand-written FTP reading the data socket with onread into one reused 256 KiB buffer: the yardstick for the in-process rate.',
     rows: (w) => rows([...PEERS, 'bare-socket'], w.plain, bigTimeout(w), () => download(w)),
-    metrics: [WALL, CPU, RSS, RATE],
+    metrics: [WALL, CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },
   {
     id: 'upload-memory', slow: false,
     title: 'Upload of the big file from memory',
-    about: 'STOR from one Buffer built before connecting (ftp-session: the Buffer; basic-ftp: Readable.from(buffer)). curl and lftp have no memory source: they read the same bytes from a file on tmpfs, the closest they have.',
-    rows: (w) => rows(PEERS, w.plain, bigTimeout(w), () => upload(w, 'memory'), fromFile),
-    metrics: [WALL, CPU, RSS, RATE],
+    about: 'STOR from one Buffer built before connecting (ftp-session: the Buffer; basic-ftp: Readable.from(buffer); bare socket: the Buffer in one end(buffer)). curl and lftp have no memory source: they read the same bytes from a file on tmpfs, the closest they have.',
+    rows: (w) => rows(uploaders(w), w.plain, bigTimeout(w), () => upload(w, 'memory'), fromFile),
+    metrics: [WALL, CPU, SOURCE_CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },
   {
     id: 'upload-file', slow: false,
     title: 'Upload of the big file from a file on /dev/shm',
-    about: 'STOR from src.bin on tmpfs (ftp-session: see bench/clients/ftp-session.mjs, today fileSource; basic-ftp: uploadFrom(path); curl -T; lftp put).',
-    rows: (w) => rows(PEERS, w.plain, bigTimeout(w), () => upload(w, 'file')),
-    metrics: [WALL, CPU, RSS, RATE],
+    about: 'STOR from src.bin on tmpfs (ftp-session: see bench/clients/ftp-session.mjs, today fileSource; basic-ftp: uploadFrom(path); curl -T; lftp put; bare socket: four reused 1 MiB buffers).',
+    rows: (w) => rows(uploaders(w), w.plain, bigTimeout(w), () => upload(w, 'file')),
+    metrics: [WALL, CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },
   {
@@ -176,7 +187,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Small files downloaded one after the other on one session',
     about: 'RETR of N files of 4 KiB, one login (curl: one -K config, the connection reused; lftp: a script of get lines; both to /dev/null).',
     rows: (w) => rows(PEERS, w.plain, smallTimeout(w.sizes.smallFiles, 0), () => smallDown(w, w.sizes.smallFiles)),
-    metrics: [WALL, FILES_S, CPU_FILE, IN_CPU_FILE, RSS],
+    metrics: [WALL, FILES_S, CPU_FILE, IN_CPU_FILE, RSS, SERVER_CPU],
     values: smallValues,
   },
   {
@@ -184,7 +195,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Small files uploaded one after the other on one session',
     about: 'STOR of N local files of 4 KiB (tmpfs) to upload/, one login (ftp-session: see its client, today fileSource per file; basic-ftp: each file read whole, uploaded with Readable.from; curl: one -K config of upload-file/url pairs; lftp: a script of put lines).',
     rows: (w) => rows(PEERS, w.plain, smallTimeout(w.sizes.smallFiles, 0), () => smallUp(w, w.sizes.smallFiles)),
-    metrics: [WALL, FILES_S, CPU_FILE, IN_CPU_FILE, RSS],
+    metrics: [WALL, FILES_S, CPU_FILE, IN_CPU_FILE, RSS, SERVER_CPU],
     values: smallValues,
   },
   {
@@ -253,7 +264,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'FTPS download of the big file (explicit AUTH TLS, TLS 1.3, PROT P)',
     about: 'As download, on vsftpd with TLS required on control and data, data sessions resumed (require_ssl_reuse). ftp-session: tls: explicit, tlsOptions.ca; curl: --ssl-reqd --cacert; basic-ftp: secure: true, secureOptions.ca; lftp: ssl:ca-file, ftp:ssl-force.',
     rows: (w) => rows(PEERS, tlsOf(w), bigTimeout(w) * 2, () => download(w)),
-    metrics: [WALL, CPU, RSS, RATE],
+    metrics: [WALL, CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },
   {
@@ -261,7 +272,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'FTPS upload of the big file from memory',
     about: 'As upload-memory, over FTPS (curl and lftp from the file on tmpfs).',
     rows: (w) => rows(PEERS, tlsOf(w), bigTimeout(w) * 2, () => upload(w, 'memory'), fromFile),
-    metrics: [WALL, CPU, RSS, RATE],
+    metrics: [WALL, CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },
   {

@@ -6,22 +6,26 @@
  *   npm run bench                                   # everything (30–60 minutes)
  *   npm run bench -- --only download,small-down --rounds 3
  *   npm run bench -- --smoke                        # every scenario and client, tiny sizes, < 1 minute
+ *   npm run bench -- --report bench/results.json    # only re-render RESULTS.md from a run's JSON
  *
  * Options: --only <id,...>, --rounds N, --rtt-files N, --smoke, --out <dir> (RESULTS.md and
  * results.json; default bench/, with --smoke a temporary folder), --json <path>, --no-build.
+ * --report <results.json> runs nothing: it evaluates the targets of bench/targets.ts (verdicts
+ * and their `why` texts) again on the stored medians, takes the notes on the peers below as they
+ * are now, and writes RESULTS.md (next to the JSON, or in --out) and the JSON (in place, or --json).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeSizes, rowKey, SCENARIO_IDS, SCENARIOS, type Row, type Scenario, type ScenarioId } from './scenarios.js';
 import { evaluateTargets } from './targets.js';
 import { commandFor, readReport } from './support/clients.js';
 import { FULL, makeWorld, SMOKE, type World } from './support/fixtures.js';
 import { machineInfo } from './support/machine.js';
-import { checkTimeTool, runMeasured } from './support/measure.js';
+import { checkTimeTool, runMeasured, sessionsEnded, watchServerCpu } from './support/measure.js';
 import { resultsMarkdown, scenarioMarkdown, writeResults, type SuiteResults } from './support/report.js';
 import { summarize, type RunRecord, type ScenarioResult } from './support/results.js';
 import { clearUploads, logOffset, verifyRun } from './support/verify.js';
@@ -34,7 +38,8 @@ const PEER_NOTES = [
   'curl 7.88 now and then spends almost exactly 1 s on one 4 KiB file (its per-transfer `time_total`, kept in the JSON as `slowestS`; no TCP retransmission on the host when it happens): its small-file wall times range from 0.7 s to 50 s per 1,000 files, so its small-file medians say little. Over FTPS it spends about 200 ms before each file\'s transfer starts (`time_pretransfer`).',
   'lftp: its defaults (`ftp:sync-mode on`, `net:connection-limit 0`, PASV rather than EPSV, SIZE and MDTM before each RETR, and AUTH TLS tried first even on a plain server, `ftp:ssl-allow yes`), plus only what it needs to run here: `xfer:clobber on` (it writes to /dev/null), `cmd:fail-exit true`, `xfer:log-file` (its transfer log is where its byte counts are read); FTPS: `ssl:ca-file` and `ftp:ssl-force true`. It sets the mtime of /dev/null to the file\'s (MDTM), harmlessly.',
   'basic-ftp: its defaults (TYPE I at login, EPSV); FTPS with `secure: true, secureOptions: { ca }`.',
-  'bare socket: bench/clients/bare-socket.mjs, USER/PASS/TYPE I/EPSV/RETR by hand, onread into one reused 256 KiB buffer: the fastest a Node process reads a socket, the yardstick for the in-process rate.',
+  'bare socket: bench/clients/bare-socket.mjs, USER/PASS/TYPE I/EPSV and RETR or STOR by hand. Downloads: onread into one reused 256 KiB buffer, the fastest a Node process reads a socket, the yardstick for the in-process rate. Uploads: the memory Buffer (built as the library clients build it) in one `end(buffer)`, a file through four reused 1 MiB buffers: what a Node process pays without any library.',
+  'vsftpd CPU: user+sys of the server\'s listener and session processes during the run, sampled from /proc every 20 ms (10 ms resolution; a process loses at most its last 20 ms): how much of a run is the server\'s work.',
   'ftp-session: bench/clients/ftp-session.mjs on dist/esm, `transferMode: \'binary\'` (the default \'manual\' leaves vsftpd in ASCII, without sendfile), other options default; one function per scenario operation.',
 ];
 
@@ -46,6 +51,8 @@ interface Options {
   json: string | undefined;
   rttFiles: number | undefined;
   build: boolean;
+  /** Re-render the report of this results.json; run nothing. */
+  report: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -53,7 +60,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       only: { type: 'string' }, rounds: { type: 'string' }, smoke: { type: 'boolean' }, out: { type: 'string' },
-      json: { type: 'string' }, 'rtt-files': { type: 'string' }, 'no-build': { type: 'boolean' },
+      json: { type: 'string' }, 'rtt-files': { type: 'string' }, 'no-build': { type: 'boolean' }, report: { type: 'string' },
     },
   });
   const only = (values.only ?? SCENARIO_IDS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
@@ -67,7 +74,7 @@ function parseOptions(argv: string[]): Options {
   };
   return {
     only: only as ScenarioId[], rounds: count(values.rounds, 'rounds'), smoke: values.smoke === true, out: values.out,
-    json: values.json, rttFiles: count(values['rtt-files'], 'rtt-files'), build: values['no-build'] !== true,
+    json: values.json, rttFiles: count(values['rtt-files'], 'rtt-files'), build: values['no-build'] !== true, report: values.report,
   };
 }
 
@@ -82,7 +89,11 @@ async function runOne(scenario: Scenario, row: Row, world: World, round: number)
   await clearUploads(server);
   const offset = await logOffset(server);
   const command = await commandFor(row.client, row.transfer, row.target.endpoint, world.work);
+  await sessionsEnded(server.pid); // the last run's
+  const serverWatch = watchServerCpu(server.pid);
   const run = await runMeasured(command.cmd, command.args, { timeoutMs: row.timeoutMs, scratch: world.work });
+  const serverCpuS = await serverWatch.stop();
+  const serverCpu = serverCpuS !== undefined ? { serverCpuS } : {};
   const report = await readReport(row.client, run.stdout, command);
   const verdict = await verifyRun(row.transfer, report, server, offset, world.bigSha);
   const problems = [
@@ -95,12 +106,28 @@ async function runOne(scenario: Scenario, row: Row, world: World, round: number)
   const { stdout, stderr, ...cost } = run;
   return {
     round, row: rowKey(row), ok, problems, ...cost,
-    values: scenario.values(row, run, report, world), report, ...(ok ? {} : { stderr: stderr.slice(-2000) }),
+    values: { ...scenario.values(row, run, report, world), ...serverCpu }, report, ...(ok ? {} : { stderr: stderr.slice(-2000) }),
   };
+}
+
+/** --report: RESULTS.md again from a run's JSON, with the targets (and their reasons) evaluated anew and the current notes. */
+async function rerender(report: string, opts: Options): Promise<void> {
+  const source = resolve(report);
+  const results = JSON.parse(await readFile(source, 'utf8')) as SuiteResults;
+  results.targets = evaluateTargets((id) => results.scenarios.find((s) => s.id === id));
+  results.notes = PEER_NOTES;
+  const markdownPath = resolve(opts.out ?? dirname(source), 'RESULTS.md');
+  const jsonPath = resolve(opts.json ?? source);
+  await writeResults(results, markdownPath, jsonPath);
+  log(`re-rendered ${markdownPath} from ${source} (run of ${results.date}; JSON targets updated in ${jsonPath})`);
 }
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  if (opts.report !== undefined) {
+    await rerender(opts.report, opts);
+    return;
+  }
   process.chdir(REPO);
   if (opts.build) {
     log('npm run build');
@@ -118,7 +145,7 @@ async function main(): Promise<void> {
 
   const machine = machineInfo(); // now: it says whether lib/ had uncommitted changes when dist/ was built
   const world = await makeWorld(sizes, {
-    tls: scenarios.some((s) => s.needs === 'tls'), rtt: scenarios.some((s) => s.needs === 'rtt'), sessions: scenarios.some((s) => s.needs === 'sessions'),
+    smoke: opts.smoke, tls: scenarios.some((s) => s.needs === 'tls'), rtt: scenarios.some((s) => s.needs === 'rtt'), sessions: scenarios.some((s) => s.needs === 'sessions'),
   }, log);
   const results: SuiteResults = {
     date: new Date().toISOString(), command: ['npm run bench --', ...process.argv.slice(2)].join(' '), smoke: opts.smoke,

@@ -1,13 +1,22 @@
 // @ts-check
 /**
- * The yardstick: the least a Node process must do to download a file over FTP. USER, PASS,
- * TYPE I, EPSV, RETR by hand; the data socket is read with `onread` into one reused buffer and
- * the bytes are only counted. No library, no streams, no per-chunk allocation.
+ * The yardstick: the least a Node process must do to move a file over FTP. USER, PASS, TYPE I,
+ * EPSV, then RETR or STOR by hand; no library, no streams, no per-chunk allocation.
  *
- * Job: `{ "server": { host, port, user, password }, "remote": "big.bin" }` (plain FTP only).
- * Prints one JSON line: ok, bytes, transferS (RETR sent to both the 226 and the data end), rate.
+ * - `download`: the data socket is read with `onread` into one reused buffer; bytes are only counted.
+ * - `upload-memory`: the Buffer (built like the library clients build theirs, common.mjs
+ *   memorySource) is written to the data socket in one `end(buffer)`: libuv writes it as the
+ *   kernel takes it, no JavaScript runs per chunk.
+ * - `upload-file`: the file is read into four reused 1 MiB buffers, each written as soon as it is
+ *   read, read into again once its write is done.
+ *
+ * Job: `{ "op": "download" | "upload-memory" | "upload-file", "server": { host, port, user, password },
+ * "remote": "big.bin", "size", "patternFile", "local" }` (plain FTP only; `op` defaults to download).
+ * Prints one JSON line: ok, bytes, transferS (RETR/STOR sent to both the 226 and the data end), rate, cpuMs.
  */
+import { open } from 'node:fs/promises';
 import net from 'node:net';
+import { timedSource } from './common.mjs';
 
 /** @typedef {{ code: number, text: string }} Reply */
 
@@ -66,13 +75,42 @@ async function command(socket, next, line, expect) {
   return reply;
 }
 
+/**
+ * Writes `local` to `data` through four reused 1 MiB buffers; resolves once the socket is finished.
+ * @param {net.Socket} data @param {string} local
+ */
+async function sendFile(data, local) {
+  const file = await open(local, 'r');
+  try {
+    const free = Array.from({ length: 4 }, () => Buffer.allocUnsafeSlow(1024 * 1024));
+    /** @type {(() => void) | null} */
+    let returned = null;
+    for (;;) {
+      while (free.length === 0) await new Promise((resolve) => { returned = () => resolve(undefined); });
+      const buffer = /** @type {Buffer} */ (free.pop());
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      data.write(buffer.subarray(0, bytesRead), () => { free.push(buffer); returned?.(); returned = null; });
+    }
+  } finally {
+    await file.close();
+  }
+  await new Promise((resolve, reject) => {
+    data.once('error', reject);
+    data.end(resolve);
+  });
+}
+
 async function main() {
   const job = JSON.parse(process.argv[2] ?? '{}');
+  const op = job.op ?? 'download';
   const { host, port, user, password } = job.server;
   /** @type {Record<string, unknown>} */
-  const out = { client: 'bare-socket', op: 'download', ok: false, rssAfterImport: process.memoryUsage.rss() };
+  const out = { client: 'bare-socket', op, ok: false, rssAfterImport: process.memoryUsage.rss() };
   const control = net.connect({ host, port });
   try {
+    // Built before connecting, as common.mjs does for the library clients.
+    const memory = op === 'upload-memory' ? timedSource(out, job.size, job.patternFile) : undefined;
     const next = replyReader(control);
     const greeting = await next();
     if (greeting.code !== 220) throw new Error(`greeting: ${greeting.text}`);
@@ -83,38 +121,82 @@ async function main() {
     const epsv = await command(control, next, 'EPSV', '2');
     const dataPort = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
     if (!dataPort) throw new Error(`EPSV: ${epsv.text}`);
-
-    let bytes = 0;
-    // onread is read by the Socket constructor (net.connect passes it there); socket.connect()
-    // ignores it, and @types/node declares it for connect options only, hence the cast.
-    const onread = { buffer: Buffer.allocUnsafe(256 * 1024), callback: (/** @type {number} */ n) => { bytes += n; return true; } };
-    const data = new net.Socket(/** @type {net.SocketConstructorOpts} */ (/** @type {unknown} */ ({ onread })));
-    const dataEnd = new Promise((resolve, reject) => {
-      data.once('end', resolve);
-      data.once('error', reject);
-    });
-    await new Promise((resolve, reject) => {
-      data.once('connect', resolve);
-      data.once('error', reject);
-      data.connect({ host, port: dataPort });
-    });
-    data.resume(); // with onread, 'end' comes only once the socket flows
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await command(control, next, `RETR ${job.remote}`, '1');
-    const [done] = await Promise.all([next(), dataEnd]);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    if (done.code !== 226) throw new Error(`RETR: ${done.text}`);
-    data.destroy();
+    const result = op === 'download'
+      ? await download(control, next, host, dataPort, job.remote)
+      : await upload(control, next, host, dataPort, job.remote, memory ?? job.local);
     await command(control, next, 'QUIT', '2').catch(() => undefined);
-    Object.assign(out, { ok: true, bytes, transferS: seconds, rate: bytes / seconds, cpuMs: (cpu.user + cpu.system) / 1000 });
+    Object.assign(out, { ok: true, ...result, rate: result.bytes / result.transferS });
   } catch (error) {
     out.error = error instanceof Error ? error.message : String(error);
     process.exitCode = 1;
   }
   control.destroy();
   process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/**
+ * RETR into one reused 256 KiB buffer.
+ * @param {net.Socket} control @param {() => Promise<Reply>} next @param {string} host @param {number} dataPort @param {string} remote
+ */
+async function download(control, next, host, dataPort, remote) {
+  let bytes = 0;
+  // onread is read by the Socket constructor (net.connect passes it there); socket.connect()
+  // ignores it, and @types/node declares it for connect options only, hence the cast.
+  const onread = { buffer: Buffer.allocUnsafe(256 * 1024), callback: (/** @type {number} */ n) => { bytes += n; return true; } };
+  const data = new net.Socket(/** @type {net.SocketConstructorOpts} */ (/** @type {unknown} */ ({ onread })));
+  const dataEnd = new Promise((resolve, reject) => {
+    data.once('end', resolve);
+    data.once('error', reject);
+  });
+  await new Promise((resolve, reject) => {
+    data.once('connect', resolve);
+    data.once('error', reject);
+    data.connect({ host, port: dataPort });
+  });
+  data.resume(); // with onread, 'end' comes only once the socket flows
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await command(control, next, `RETR ${remote}`, '1');
+  const [done] = await Promise.all([next(), dataEnd]);
+  const transferS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (done.code !== 226) throw new Error(`RETR: ${done.text}`);
+  data.destroy();
+  return { bytes, transferS, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/**
+ * STOR from a Buffer (one end(buffer)) or from a file (see sendFile).
+ * @param {net.Socket} control @param {() => Promise<Reply>} next @param {string} host @param {number} dataPort
+ * @param {string} remote @param {Buffer | string} source
+ */
+async function upload(control, next, host, dataPort, remote, source) {
+  const data = net.connect({ host, port: dataPort });
+  const closed = new Promise((resolve, reject) => {
+    data.once('close', resolve);
+    data.once('error', reject);
+  });
+  await new Promise((resolve, reject) => {
+    data.once('connect', resolve);
+    data.once('error', reject);
+  });
+  data.resume(); // the server's FIN after ours is read, so 'close' comes
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await command(control, next, `STOR ${remote}`, '1');
+  let bytes;
+  if (typeof source === 'string') {
+    await sendFile(data, source);
+    bytes = data.bytesWritten;
+  } else {
+    data.end(source);
+    bytes = source.length;
+  }
+  const [done] = await Promise.all([next(), closed]);
+  const transferS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (done.code !== 226) throw new Error(`STOR: ${done.text}`);
+  return { bytes, transferS, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 await main();

@@ -104,6 +104,20 @@ export function memorySource(size, patternFile) {
   return Buffer.allocUnsafe(size).fill(block);
 }
 
+/**
+ * {@link memorySource}, its wall time and this process's CPU for it put in `out` as `sourceS` and
+ * `sourceCpuMs` (building 1 GiB means faulting in 1 GiB of fresh memory: mostly system time).
+ * @param {Record<string, unknown>} out @param {number} size @param {string} patternFile
+ */
+export function timedSource(out, size, patternFile) {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const data = memorySource(size, patternFile);
+  const cpu = process.cpuUsage(cpu0);
+  Object.assign(out, { sourceS: (performance.now() - t0) / 1000, sourceCpuMs: (cpu.user + cpu.system) / 1000 });
+  return data;
+}
+
 /** Event-loop delay (ms) while `fn` runs, from a 1 ms-resolution histogram. */
 function loopDelayMonitor() {
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -132,7 +146,8 @@ function rssSampler(progress) {
 /**
  * Runs `job` with `impl` and prints one JSON line: `ok`, `bytes`, `files`, `transferS` (from the
  * transfer command to its end), `rate` (bytes/s over transferS), `cpuMs` (this process's
- * user+sys during the transfer), `rssAfterImport`, and when asked `loopDelay` and `rss` samples.
+ * user+sys during the transfer), `rssAfterImport`, for upload-memory `sourceS` and `sourceCpuMs`
+ * (building the Buffer), and when asked `loopDelay` and `rss` samples.
  * Exit code 1 when the job failed (the line then has `error`).
  * @param {Impl} impl
  */
@@ -144,7 +159,7 @@ export async function runClient(impl) {
   /** @type {any} */
   let client;
   try {
-    const data = job.op === 'upload-memory' ? memorySource(need(job.size), need(job.patternFile)) : undefined;
+    const data = job.op === 'upload-memory' ? timedSource(out, need(job.size), need(job.patternFile)) : undefined;
     if (job.op !== 'sessions') client = await impl.connect(job.server);
     const sink = job.throttle ? new ThrottledSink(job.throttle) : new NullSink();
     let moved = () => sink.bytes;

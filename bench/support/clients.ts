@@ -57,6 +57,9 @@ export interface ClientReport {
   transferS?: number;
   cpuMs?: number;
   rssAfterImport?: number;
+  /** upload-memory (node clients): seconds and CPU ms spent building the Buffer, before connecting. */
+  sourceS?: number;
+  sourceCpuMs?: number;
   loopDelay?: { p50: number; p99: number; max: number; count: number };
   /** curl: the longest single transfer, seconds (its stalls show here). */
   slowestS?: number;

@@ -54,6 +54,8 @@ export interface Target {
 /** What the scenarios run against. */
 export interface World {
   sizes: Sizes;
+  /** Made for a --smoke run. */
+  smoke: boolean;
   /** The folder the servers' roots and `work` are in: /dev/shm, unless it has too little room. */
   base: string;
   /** Scratch folder on /dev/shm: local files, client configs, GNU time's output. */
@@ -91,7 +93,7 @@ function scratchBase(needed: number, log: (line: string) => void): string {
 const name = (i: number): string => `f${String(i).padStart(4, '0')}.bin`;
 
 /** Makes the data, starts vsftpd (and the FTPS vsftpd, the delay proxy when asked for). */
-export async function makeWorld(sizes: Sizes, needs: { tls: boolean; rtt: boolean; sessions: boolean }, log: (line: string) => void): Promise<World> {
+export async function makeWorld(sizes: Sizes, needs: { smoke?: boolean; tls: boolean; rtt: boolean; sessions: boolean }, log: (line: string) => void): Promise<World> {
   const base = scratchBase(sizes.big * 6 + 256 * 1024 * 1024, log);
   process.env.TMPDIR = base;
   const work = await mkdtemp(join(base, 'ftp-session-bench-'));
@@ -160,7 +162,7 @@ export async function makeWorld(sizes: Sizes, needs: { tls: boolean; rtt: boolea
     }
 
     return {
-      sizes, base, work, plain, ...(tls ? { tls } : {}), ...(delayed ? { delayed } : {}), ...(paced ? { paced } : {}), bigSha, patternFile, srcFile,
+      sizes, smoke: needs.smoke === true, base, work, plain, ...(tls ? { tls } : {}), ...(delayed ? { delayed } : {}), ...(paced ? { paced } : {}), bigSha, patternFile, srcFile,
       smallRemote, smallLocal, sessionsDir: 'sessions', sessionsFile: 'sessions/f00.bin', close,
     };
   } catch (error) {

@@ -4,8 +4,8 @@
  * rusage of the process: `/usr/bin/time`, Debian package `time`, installed by
  * `npm run test:setup`). Also the medians the report is made of.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -73,6 +73,75 @@ export async function runMeasured(
   return {
     wallS: Number(end - start) / 1e9, userS, sysS, cpuS: userS + sysS, maxRssKiB: Number.isFinite(rss) ? rss! : NaN,
     exitCode, signal, timedOut, stdout, stderr,
+  };
+}
+
+/** A process's state letter, start time and own CPU ticks (user+sys), from /proc/<pid>/stat. */
+function procStat(pid: number): { state: string; start: string; ticks: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
+    return { state: f[0] ?? '?', start: f[19] ?? '', ticks: Number(f[11]) + Number(f[12]) }; // utime + stime
+  } catch {
+    return undefined;
+  }
+}
+
+/** The children of `pid` (zombies included), and theirs. */
+function descendants(pid: number): number[] {
+  let children: number[];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+/** Resolves once every session process of server `pid` has ended (exited, reaped or not), or after `maxMs`. */
+export async function sessionsEnded(pid: number, maxMs = 2000): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (descendants(pid).some((c) => (procStat(c)?.state ?? 'Z') !== 'Z') && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * Watches the CPU a server spends (user+sys, seconds) from now until `stop()`: its listener and
+ * every session process. The sessions' time does not reliably reach the listener's cutime (4
+ * uploads costing vsftpd about 1 s of CPU each added 0.01 s to it here), so each process's own
+ * time is sampled every 20 ms instead, the last value seen counting (a process loses at most its
+ * last 20 ms). `stop()` waits for the sessions to end first (up to 2 s). Resolves to undefined
+ * when the server is gone.
+ */
+export function watchServerCpu(pid: number): { stop(): Promise<number | undefined> } {
+  const perSecond = clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  /** Per process (pid@start): its ticks when first seen (0 for one that started after now), and last seen. */
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  const sample = (fromNow: boolean): void => {
+    for (const p of [pid, ...descendants(pid)]) {
+      const st = procStat(p);
+      if (!st) continue;
+      const key = `${p}@${st.start}`;
+      if (!first.has(key)) first.set(key, fromNow ? st.ticks : 0);
+      last.set(key, st.ticks);
+    }
+  };
+  sample(true); // processes there before the run count from their current time
+  const timer = setInterval(() => sample(false), 20);
+  return {
+    async stop() {
+      await sessionsEnded(pid);
+      sample(false);
+      clearInterval(timer);
+      if (!procStat(pid)) return undefined;
+      let sum = 0;
+      for (const [key, ticks] of last) sum += ticks - (first.get(key) ?? 0);
+      return sum / perSecond;
+    },
   };
 }
 

@@ -56,6 +56,22 @@ export function scenarioMarkdown(s: ScenarioResult, rounds: number): string {
   return out.join('\n');
 }
 
+/** Where the profiles behind the reasons are, from bench/RESULTS.md. */
+const PROFILES = '../docs/performance.md#where-the-time-goes-profiles';
+
+/** The reasons (bench/targets.ts) of the missed targets, and the notes of the met ones. */
+function reasonsMarkdown(targets: readonly TargetResult[]): string[] {
+  const missed = targets.filter((t) => t.status === 'missed' && t.why);
+  const met = targets.filter((t) => t.status === 'met' && t.whenMet);
+  const out: string[] = [];
+  if (missed.length > 0) {
+    out.push('### Why the missed targets are missed', '', `Found by profiling the clients and vsftpd; the figures in them come from those profiling runs, not from the tables below (the reasons are kept in bench/targets.ts; commands and numbers in [docs/performance.md, "Where the time goes (profiles)"](${PROFILES})):`, '');
+    out.push(...missed.map((t) => `- **${t.text}** (${t.measured}): ${t.why}`), '');
+  }
+  if (met.length > 0) out.push('### Notes on met targets', '', ...met.map((t) => `- **${t.text}** (${t.measured}): ${t.whenMet}`), '');
+  return out;
+}
+
 /** The whole RESULTS.md. */
 export function resultsMarkdown(r: SuiteResults): string {
   const m = r.machine;
@@ -70,7 +86,7 @@ export function resultsMarkdown(r: SuiteResults): string {
     '', '## Targets', '',
     '| Target | Status | Measured |', '|---|---|---|',
     ...r.targets.map((t) => `| ${t.text} | ${t.status === 'met' ? 'met' : t.status === 'missed' ? '**missed**' : t.status} | ${t.measured} |`),
-    '',
+    '', ...reasonsMarkdown(r.targets),
   ];
   for (const s of r.scenarios) out.push(scenarioMarkdown(s, r.rounds[s.id] ?? 0), '');
   if (r.notes.length > 0) out.push('## Notes on the peers', '', ...r.notes.map((n) => `- ${n}`), '');
