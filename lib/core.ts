@@ -123,7 +123,7 @@ export class SessionCore extends TypedEventEmitter {
 
   /** Whether data connections are protected with TLS (PROT P): FTPS with `tlsData` on. */
   protected get protectsData(): boolean {
-    return this.options.tls !== false && this.options.tlsData;
+    return this.options.tlsData;
   }
 
   /** Number of control connections opened so far (1 after the first connect). */

@@ -156,15 +156,15 @@ class Copy {
     }
   }
 
-  private plan(offset: number): Omit<ExchangePlan, 'listener'> {
+  private plan(offset: number): Omit<ExchangePlan, 'listener' | 'sscn' | 'cpsv'> {
     return {
       sourcePath: this.sourcePath, targetPath: this.written, offset, type: this.options.transferMode === 'ascii' ? 'A' : 'I',
-      clearData: this.options.clearData ?? false, sscn: new Set(), cpsv: new Set(),
+      clearData: this.options.clearData ?? false,
     };
   }
 
   /** Leases both control connections, runs the exchange, and polls the target's SIZE for progress meanwhile. */
-  private async once(plan: ExchangePlan, count: (bytes: number) => void, total: number | undefined): Promise<void> {
+  private async once(plan: Omit<ExchangePlan, 'sscn' | 'cpsv'>, count: (bytes: number) => void, total: number | undefined): Promise<void> {
     const features = await this.tlsFeatures();
     const { signal } = this.options;
     const holds = await Promise.allSettled([this.source.hold('source', signal), this.target.hold('target', signal)]);

@@ -11,7 +11,6 @@
 import { InvalidStateError } from '../errors.js';
 import { formatCommand } from '../protocol/command-line.js';
 import type { Reply } from '../protocol/reply.js';
-import type { FtpEvents } from '../events.js';
 import type { Job, RunContext } from './context.js';
 
 /** Which end of a copy a session is. */
@@ -22,12 +21,8 @@ export interface Lease {
   readonly role: FxpRole;
   /** The server's address as the control connection sees it (for a PASV reply that names no usable host). */
   readonly remoteAddress: string;
-  /** Whether the control connection is TLS. */
-  readonly secure: boolean;
-  /** Whether the session protects data connections (PROT P). */
+  /** Whether the session protects data connections (PROT P; still so after CCC). */
   readonly protectsData: boolean;
-  /** Aborted when the control connection is lost (its reason is the loss). */
-  readonly lost: AbortSignal;
   /** Sends `verb args` and resolves with its final reply (rejects when the connection is lost or the reply times out). */
   command(verb: string, args?: readonly string[]): Promise<Reply>;
   /**
@@ -41,8 +36,6 @@ export interface Lease {
   abort(): Promise<void>;
   /** Makes sure of TYPE `type` (sent only when the session does not know it already). */
   ensureType(type: 'A' | 'I'): Promise<Reply | null>;
-  /** Emits one of the session's FXP events (not when the copy runs for the promise API's observer). */
-  emit<E extends 'fxp_step' | 'fxp_progress'>(event: E, ...args: Parameters<FtpEvents[E]>): void;
   /** Gives the connection back to the session's queue. */
   release(): void;
 }
@@ -82,9 +75,7 @@ export async function runHold(ctx: RunContext, job: Job): Promise<void> {
   const lease: Lease = {
     role: hold.role,
     remoteAddress: control.remoteAddress,
-    secure: control.secure,
-    protectsData: ctx.options.tlsData && control.secure,
-    lost: signal,
+    protectsData: ctx.options.tlsData,
     async command(verb, args = []) {
       const first = await send(verb, args);
       return first.code >= 200 ? first : step(await control.final(first), verb);
@@ -114,7 +105,6 @@ export async function runHold(ctx: RunContext, job: Job): Promise<void> {
       if (reply.code < 300) settings.type = type;
       return reply;
     },
-    emit: (event, ...args) => ctx.events.push(event, ...args),
     release: () => release(),
   };
   job.progress.sent = true;
