@@ -46,8 +46,8 @@
  * await server.stop();
  * ```
  */
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { TrackedSockets } from '../../spec/support/tracked-sockets.js';
+import { connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { listen, TrackedSockets } from '../../spec/support/tracked-sockets.js';
 import { performance } from 'node:perf_hooks';
 import { passivePort, rewritePassive } from '../../spec/support/passive-rewrite.js';
 
@@ -84,16 +84,6 @@ const LF = 0x0a;
 interface Due {
   at: number;
   chunk: Buffer | null;
-}
-
-/** A listener on a free port of `host`. */
-async function listen(host: string): Promise<Server> {
-  const listener = createServer({ allowHalfOpen: true });
-  await new Promise<void>((res, rej) => {
-    listener.once('error', rej);
-    listener.listen(0, host, () => res());
-  });
-  return listener;
 }
 
 /**

@@ -23,8 +23,8 @@
  * await server.stop();
  * ```
  */
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { TrackedSockets } from './tracked-sockets.js';
+import { connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { listen, TrackedSockets } from './tracked-sockets.js';
 import { passivePort, rewritePassive } from './passive-rewrite.js';
 
 /** Where the proxy forwards to and where it listens. */
@@ -74,16 +74,6 @@ interface Link {
 
 const LF = 0x0a;
 const FINAL = /^[2-6]\d\d /;
-
-/** A listener on a free port of `host`. */
-async function listen(host: string): Promise<Server> {
-  const listener = createServer({ allowHalfOpen: true });
-  await new Promise<void>((res, rej) => {
-    listener.once('error', rej);
-    listener.listen(0, host, () => res());
-  });
-  return listener;
-}
 
 /** Applies a fault to a client/server socket pair and says what state the pair is in now. */
 function strike(client: Socket, server: Socket, fault: Fault): 'stalled' | 'dead' {

@@ -1,8 +1,19 @@
 /**
- * The sockets and listeners a test proxy made (fault-proxy.ts, bench/support/delay-proxy.ts),
- * kept until they close, so that the proxy's close() can end every one of them and wait.
+ * The sockets and listeners a test proxy makes (fault-proxy.ts, bench/support/delay-proxy.ts):
+ * its listeners on free ports, and every socket and listener kept until it closes, so that the
+ * proxy's close() can end every one of them and wait.
  */
-import type { Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+
+/** A listener on a free port of `host`, keeping half-open connections (a proxy forwards each FIN on its own). */
+export async function listen(host: string): Promise<Server> {
+  const listener = createServer({ allowHalfOpen: true });
+  await new Promise<void>((res, rej) => {
+    listener.once('error', rej);
+    listener.listen(0, host, () => res());
+  });
+  return listener;
+}
 
 /** Sockets and listeners held until they close; see the module comment. */
 export class TrackedSockets {
