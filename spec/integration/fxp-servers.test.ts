@@ -176,6 +176,17 @@ async function assertCopied(retr: Xfer, stor: Xfer, target: RunningServer, rel: 
   assert.equal(sha256(got), sha256(expected));
 }
 
+/** Asserts how a strict passive side answered its RETR/STOR when the data connection came from elsewhere. */
+function assertPassiveRefused(kind: ServerKind, answered: Xfer): void {
+  const refusal = FOREIGN_PASV_REFUSAL[kind];
+  if (refusal) {
+    assert.equal(answered.prelim, null);
+    assert.equal(line(answered.final), refusal);
+  } else {
+    assert.deepEqual([answered.prelim, answered.final], [null, null], 'Pure-FTPd drops the connection and keeps waiting, silent');
+  }
+}
+
 /** Asserts the refused case left the target without the source's bytes (an empty file or none). */
 async function assertNotCopied(target: RunningServer, rel: string): Promise<void> {
   const got = await onDisk(target, rel);
@@ -321,13 +332,7 @@ describe('strict servers (no fxp), client from 127.0.0.2', { timeout: 240_000 },
       // The source's bytes went into a connection the target closed unread: 226 or 426 by timing.
       assert.ok([226, 426].includes(retr.final?.code ?? 0), `the source reports: ${line(retr.final)}`);
       t.diagnostic(`${peer} source RETR: ${line(retr.final)}; ${kind} target STOR: ${line(stor.final)}`);
-      const refusal = FOREIGN_PASV_REFUSAL[kind];
-      if (refusal) {
-        assert.equal(stor.prelim, null);
-        assert.equal(line(stor.final), refusal);
-      } else {
-        assert.deepEqual([stor.prelim, stor.final], [null, null], 'Pure-FTPd drops the connection and keeps waiting, silent');
-      }
+      assertPassiveRefused(kind, stor);
       await assertNotCopied(strictServers[kind], rel);
     });
 
@@ -340,13 +345,7 @@ describe('strict servers (no fxp), client from 127.0.0.2', { timeout: 240_000 },
       const [stor, retr] = await transfer([T, `STOR ${rel}`], [S, 'RETR small.bin'], { finalMs: 2 * SILENCE_MS });
       assert.equal(stor.prelim?.code, 150);
       assert.equal(stor.final?.code, 226, `the target reports success: ${line(stor.final)}`);
-      const refusal = FOREIGN_PASV_REFUSAL[kind];
-      if (refusal) {
-        assert.equal(retr.prelim, null);
-        assert.equal(line(retr.final), refusal);
-      } else {
-        assert.deepEqual([retr.prelim, retr.final], [null, null], 'Pure-FTPd drops the connection and keeps waiting, silent');
-      }
+      assertPassiveRefused(kind, retr);
       const got = await onDisk(fxpServers[peer], rel);
       assert.equal(got?.length, 0, 'the target created an empty file');
     });
