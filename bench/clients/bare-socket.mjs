@@ -144,25 +144,17 @@ async function download(control, next, host, dataPort, remote) {
   // ignores it, and @types/node declares it for connect options only, hence the cast.
   const onread = { buffer: Buffer.allocUnsafe(256 * 1024), callback: (/** @type {number} */ n) => { bytes += n; return true; } };
   const data = new net.Socket(/** @type {net.SocketConstructorOpts} */ (/** @type {unknown} */ ({ onread })));
-  const dataEnd = new Promise((resolve, reject) => {
-    data.once('end', resolve);
-    data.once('error', reject);
-  });
-  await new Promise((resolve, reject) => {
-    data.once('connect', resolve);
-    data.once('error', reject);
-    data.connect({ host, port: dataPort });
-  });
+  const dataEnd = when(data, 'end');
+  data.connect({ host, port: dataPort });
+  await when(data, 'connect');
   data.resume(); // with onread, 'end' comes only once the socket flows
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await command(control, next, `RETR ${remote}`, '1');
-  const [done] = await Promise.all([next(), dataEnd]);
-  const transferS = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
+  const { value: done, ...cost } = await measured(async () => {
+    await command(control, next, `RETR ${remote}`, '1');
+    return (await Promise.all([next(), dataEnd]))[0];
+  });
   if (done.code !== 226) throw new Error(`RETR: ${done.text}`);
   data.destroy();
-  return { bytes, transferS, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { bytes, ...cost };
 }
 
 /**
@@ -172,31 +164,49 @@ async function download(control, next, host, dataPort, remote) {
  */
 async function upload(control, next, host, dataPort, remote, source) {
   const data = net.connect({ host, port: dataPort });
-  const closed = new Promise((resolve, reject) => {
-    data.once('close', resolve);
-    data.once('error', reject);
-  });
-  await new Promise((resolve, reject) => {
-    data.once('connect', resolve);
-    data.once('error', reject);
-  });
+  const closed = when(data, 'close');
+  await when(data, 'connect');
   data.resume(); // the server's FIN after ours is read, so 'close' comes
+  let bytes = 0;
+  const { value: done, ...cost } = await measured(async () => {
+    await command(control, next, `STOR ${remote}`, '1');
+    if (typeof source === 'string') {
+      await sendFile(data, source);
+      bytes = data.bytesWritten;
+    } else {
+      data.end(source);
+      bytes = source.length;
+    }
+    return (await Promise.all([next(), closed]))[0];
+  });
+  if (done.code !== 226) throw new Error(`STOR: ${done.text}`);
+  return { bytes, ...cost };
+}
+
+/**
+ * Resolves with `event` of `socket`; rejects on its 'error'.
+ * @param {net.Socket} socket @param {string} event
+ */
+function when(socket, event) {
+  return new Promise((resolve, reject) => {
+    socket.once(event, resolve);
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * Runs `transfer` (from the transfer command to its final reply and the data's end), with its
+ * wall time and the process's CPU over it.
+ * @template T @param {() => Promise<T>} transfer
+ * @returns {Promise<{ value: T, transferS: number, cpuMs: number }>}
+ */
+async function measured(transfer) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await command(control, next, `STOR ${remote}`, '1');
-  let bytes;
-  if (typeof source === 'string') {
-    await sendFile(data, source);
-    bytes = data.bytesWritten;
-  } else {
-    data.end(source);
-    bytes = source.length;
-  }
-  const [done] = await Promise.all([next(), closed]);
+  const value = await transfer();
   const transferS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  if (done.code !== 226) throw new Error(`STOR: ${done.text}`);
-  return { bytes, transferS, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { value, transferS, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 await main();
