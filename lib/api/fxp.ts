@@ -68,7 +68,7 @@ export async function transferFile(source: FxpEnd, sourcePath: string, target: F
     source.notify(event, ...args('source'));
     target.notify(event, ...args('target'));
   };
-  const copy = new Copy(source, sourcePath, target, options);
+  const copy = new Copy(source, sourcePath, target, options, call);
   try {
     const total = binary ? await optional(src.size(sourcePath, call)) : undefined;
     if (total === undefined && !(await src.existsFile(sourcePath, call))) {
@@ -123,6 +123,8 @@ class Copy {
 
   constructor(
     private readonly source: FxpEnd, private readonly sourcePath: string, private readonly target: FxpEnd, private readonly options: FxpOptions,
+    /** The call's signal and transfer type, as every command of the copy gets them. */
+    private readonly call: TransferCallOptions,
   ) {}
 
   /** Copies from `offset` to the end, counting bytes as the target's SIZE grows. */
@@ -158,7 +160,7 @@ class Copy {
 
   private plan(offset: number): Omit<ExchangePlan, 'listener' | 'sscn' | 'cpsv'> {
     return {
-      sourcePath: this.sourcePath, targetPath: this.written, offset, type: this.options.transferMode === 'ascii' ? 'A' : 'I',
+      sourcePath: this.sourcePath, targetPath: this.written, offset, type: this.call.transferMode === 'ascii' ? 'A' : 'I',
       clearData: this.options.clearData ?? false,
     };
   }
@@ -232,7 +234,7 @@ class Copy {
 
   /** The fallback: the source's RETR read by this process and written to the target's STOR (or APPE). */
   private async throughClient(offset: number, count: (bytes: number) => void): Promise<void> {
-    const call = { ...jobOptions({ signal: this.options.signal }), transferMode: this.options.transferMode === 'ascii' ? 'ascii' as const : 'binary' as const };
+    const { call } = this;
     const bytes = this.source.session.download(this.sourcePath, { ...call, offset, onData: (chunk) => count(chunk.length) });
     this.touched = true;
     await this.target.session.upload(this.written, bytes, { ...call, ...(offset > 0 ? { command: 'appe' as const } : {}) });
