@@ -25,6 +25,7 @@ import { login, type Credentials } from './run/login.js';
 import { protect, secureControl } from './run/secure.js';
 import { runRename, runSimple } from './run/simple.js';
 import { createFeed, feedUpload, runUpload } from './run/upload.js';
+import { dropEarly } from './run/transfer.js';
 import { runVerified } from './run/verify.js';
 
 const TypedEventEmitter = EventEmitter as unknown as new () => TypedEmitterModule.default<FtpEvents>;
@@ -94,7 +95,7 @@ export class SessionCore extends TypedEventEmitter {
       this.delivery.push('state', to, from);
     });
     this.settings = {
-      connectionMode: this.options.connectionMode, type: null, epsv: null, eprt: null, cwd: null, opts: new Map(), features: null, staleRest: false,
+      connectionMode: this.options.connectionMode, type: null, epsv: null, eprt: null, cwd: null, opts: new Map(), features: null, staleRest: false, overlap: true,
     };
     const { user, password, account } = this.options;
     if (user !== undefined && password !== undefined) this.credentials = { user, password, account };
@@ -459,6 +460,7 @@ export class SessionCore extends TypedEventEmitter {
     if (job.signal) {
       const signal = job.signal;
       const onAbort = () => {
+        if (job.early) return; // its commands are sent: it runs, reads their replies and sends ABOR
         const index = this.queue.indexOf(job);
         if (index !== -1) this.report(this.queue.splice(index, 1)[0]!, abortError(signal));
       };
@@ -505,7 +507,7 @@ export class SessionCore extends TypedEventEmitter {
       this.settings.connectionMode = job.args[0] as 'active' | 'passive';
       this.eventsOf(job).push('mode', this.settings.connectionMode);
       this.schedulePump();
-    } else if (job.signal?.aborted) {
+    } else if (job.signal?.aborted && !job.early) {
       this.report(job, abortError(job.signal));
       this.schedulePump();
     } else {
@@ -587,15 +589,21 @@ export class SessionCore extends TypedEventEmitter {
     this.requeue(job);
   }
 
-  /** Puts an interrupted command back at the head of the queue, so posted commands keep their order. */
+  /**
+   * Puts an interrupted command back at the head of the queue, so posted commands keep their
+   * order; only a transfer already sent ahead on the live connection (`early`) stays first.
+   */
   private requeue(job: Job): void {
     job.progress.retries++;
     this.trace.note(`${job.spec.name} runs again (retry ${job.progress.retries}${job.progress.delivered ? `, ${job.progress.delivered} delivered` : ''})`);
-    this.queue.unshift(job);
+    const head = this.queue[0];
+    const sentAhead = head?.early !== undefined && head.early.control === this.control && !head.early.control.closed;
+    this.queue.splice(sentAhead ? 1 : 0, 0, job);
   }
 
-  /** The command is over (success or reported failure): an upload's feed closes. */
+  /** The command is over (success or reported failure): an upload's feed closes; a data connection opened ahead for it closes. */
   private complete(job: Job): void {
+    dropEarly(job);
     this.abortListeners.get(job)?.();
     this.abortListeners.delete(job);
     if (job.feed) job.feed.finished = true;
@@ -621,6 +629,7 @@ export class SessionCore extends TypedEventEmitter {
       events: this.eventsOf(job),
       trace: this.trace,
       signal: this.abort.signal,
+      next: () => this.queue[0],
       fail: (job, error) => this.settle(job, error),
     };
   }

@@ -13,7 +13,7 @@ import type { ResolvedOptions, TransferMode } from '../options.js';
 import type { Reply } from '../protocol/reply.js';
 import { parsePwdReply } from '../protocol/values.js';
 import type { ControlConnection } from '../transport/control.js';
-import type { DataSettings } from '../transport/data.js';
+import type { DataSettings, PendingData } from '../transport/data.js';
 import type { ReadBuffers } from '../transport/read-buffers.js';
 import type { Trace } from '../trace.js';
 import type { HoldRequest } from './hold.js';
@@ -30,6 +30,12 @@ export interface SessionSettings extends DataSettings {
   features: Map<string, string> | null;
   /** A REST was accepted and its transfer command refused: the next transfer sends `REST 0` first (RFC 3659 §5.3). */
   staleRest: boolean;
+  /**
+   * Whether a queued transfer may be sent while the one before it awaits its final reply (see
+   * `startEarly` in run/transfer.ts); false for the rest of the session once a server answered
+   * out of step.
+   */
+  overlap: boolean;
 }
 
 /** Bytes posted with `put_data` for one upload, waiting to be written. */
@@ -94,6 +100,11 @@ export interface Job extends JobRequest {
   readonly param: string | undefined;
   /** Its attempts so far (a command that runs again after a failure keeps it). */
   readonly progress: JobProgress;
+  /**
+   * Set while the job waits in the queue with its EPSV/PASV and transfer command already sent on
+   * `control` (see `startEarly` in run/transfer.ts): it must run next, and read their replies.
+   */
+  early?: { readonly control: ControlConnection; readonly data: Promise<PendingData> } | undefined;
 }
 
 /** The events of a job whose outcome goes to an observer. */
@@ -123,6 +134,8 @@ export interface RunContext {
   readonly trace: Trace;
   /** Aborted when the control connection is lost. */
   readonly signal: AbortSignal;
+  /** The command queued to run after this one, if any. */
+  next(): Job | undefined;
   /**
    * Ends the current attempt with `error`: the session either reports it as the command's
    * error event (`<name>_error`, `put_error`, ...) or runs the command again (retry policy).
@@ -190,10 +203,8 @@ export function replyError(reply: Reply): ReplyError {
  * reporting the error, when the server refuses.
  */
 export async function ensureTransferType(ctx: RunContext, job: Job): Promise<boolean> {
-  const mode = job.transferMode ?? ctx.options.transferMode;
-  if (mode === 'manual') return true;
-  const wanted = mode === 'binary' ? 'I' : 'A';
-  if (ctx.settings.type === wanted) return true;
+  const wanted = wantedType(ctx, job);
+  if (wanted === null || ctx.settings.type === wanted) return true;
   const reply = await ctx.control.command(`TYPE ${wanted}`);
   if (reply.code >= 300) {
     ctx.fail(job, replyError(reply));
@@ -201,4 +212,10 @@ export async function ensureTransferType(ctx: RunContext, job: Job): Promise<boo
   }
   ctx.settings.type = wanted;
   return true;
+}
+
+/** The TYPE a file transfer of `job` needs (`transferMode`, the job's or the session's), or null for 'manual'. */
+export function wantedType(ctx: RunContext, job: Job): 'A' | 'I' | null {
+  const mode = job.transferMode ?? ctx.options.transferMode;
+  return mode === 'manual' ? null : mode === 'binary' ? 'I' : 'A';
 }

@@ -32,7 +32,7 @@ export async function runDownload(ctx: RunContext, job: Job): Promise<void> {
     }
     announce(ctx, job, `${spec.name}_server`, first.code, first.text, param);
     // The final reply may come before, during or after the data: wait for both.
-    const last = awaitTransferReply(ctx, (reply) => {
+    const last = awaitTransferReply(ctx, job, (reply) => {
       if (reply.code >= 400) data.close(); // the server gave up on the transfer: stop waiting for data
     });
     const reading: Reading = { discard: false };

@@ -30,6 +30,8 @@ export interface ControlOptions {
 interface Waiter {
   resolve(reply: Reply): void;
   reject(error: FtpError): void;
+  /** The reply timeout runs for it once it is the oldest waiter. */
+  timed: boolean;
 }
 
 /** A connected, greeted control connection. */
@@ -43,8 +45,12 @@ export class ControlConnection {
 
   private readonly parser: ReplyParser;
   private readonly queued: Reply[] = [];
-  private waiter: Waiter | null = null;
-  /** When the awaited reply's timeout started (performance.now()), or null when it is not running. */
+  /**
+   * Who waits for the next replies, oldest first: each reply goes to the oldest. More than one
+   * wait only when a transfer is started behind the final reply of the one before it.
+   */
+  private readonly waiters: Waiter[] = [];
+  /** When the oldest waiter's reply timeout started (performance.now()), or null when it is not running. */
   private waitingSince: number | null = null;
   /**
    * The reply timeout's watchdog: one interval for the connection's life, a quarter of the
@@ -279,10 +285,9 @@ export class ControlConnection {
     const ready = this.queued.shift();
     if (ready) return Promise.resolve(ready);
     if (this.closedWith) return Promise.reject(this.closedWith);
-    if (this.waiter) return Promise.reject(new Error('FtpSession bug: two waiters on one control connection'));
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      if (timed) this.startReplyTimer();
+      this.waiters.push({ resolve, reject, timed });
+      if (timed && this.waiters.length === 1) this.waitingSince = performance.now();
     });
   }
 
@@ -300,9 +305,11 @@ export class ControlConnection {
     this.owed = this.keepalives; // everything sent before the NOOP is answered (or never will be)
   }
 
-  /** Starts the reply timeout for the reply being waited for, if it is not running yet. */
+  /** Starts the reply timeout for the oldest waiter's reply, if it is not running yet. */
   startReplyTimer(): void {
-    if (!this.waiter || this.waitingSince !== null) return;
+    const oldest = this.waiters[0];
+    if (!oldest || this.waitingSince !== null) return;
+    oldest.timed = true;
     this.waitingSince = performance.now();
   }
 
@@ -311,7 +318,7 @@ export class ControlConnection {
     this.destroy(new TimeoutError(`Timeout (${this.options.timeout / 1000} seconds) waiting for a reply`));
   }
 
-  /** Ends the connection at once (no QUIT): the waiter, if any, is rejected with `error`. */
+  /** Ends the connection at once (no QUIT): every waiter is rejected with `error`. */
   destroy(error: FtpError = new ConnectionClosedError('control connection closed')): void {
     this.fail(error);
   }
@@ -359,10 +366,10 @@ export class ControlConnection {
 
   private deliver(reply: Reply): void {
     if (reply.code >= 200) this.owed--;
-    const waiter = this.waiter;
+    const waiter = this.waiters.shift();
     if (waiter) {
-      this.waiter = null;
       this.clearTimer();
+      if (this.waiters[0]?.timed) this.waitingSince = performance.now();
       waiter.resolve(reply);
     } else {
       this.queued.push(reply);
@@ -380,9 +387,7 @@ export class ControlConnection {
     clearInterval(this.watchdog);
     this.channel.destroy();
     this.tcp.destroy();
-    const waiter = this.waiter;
-    this.waiter = null;
-    waiter?.reject(error);
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
     this.onClose(error);
   }
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileSource, LocalIoError, ReplyError } from '../../lib/index.js';
 import { sha256 } from '../support/hash.js';
 import { within } from '../support/traced.js';
-import { serveDownload, type ScriptedConnection } from '../support/scripted-server.js';
+import { sendData, serveDownload, type ScriptedConnection } from '../support/scripted-server.js';
 import { BOUND, names, only, start, waitFor } from './harness.js';
 
 const BIG = randomBytes(2 * 1024 * 1024 + 77);
@@ -133,6 +133,79 @@ describe('pipelined transfer commands', () => {
     const error = await ftp.request('get', ['missing']).then(() => null, (e: unknown) => e);
     assert.ok(error instanceof ReplyError && error.replyCode === 550, String(error));
     assert.equal((await within(ftp.request('noop', []), 5000, 'noop after')).code, 200);
+  });
+});
+
+/**
+ * A RETR handler that honours REST and, once the data is sent, records whether the next command
+ * had already come (the next transfer sent ahead of this 226). `outOfStep`: it then answers that
+ * EPSV at once, before this transfer's 226, as no server here does.
+ */
+function aheadRetr(record: boolean[], outOfStep = false) {
+  let restAt = 0;
+  return {
+    REST: (conn: ScriptedConnection, cmd: { arg: string }) => {
+      restAt = Number(cmd.arg);
+      return conn.send(`350 Restarting at ${restAt}.`);
+    },
+    RETR: async (conn: ScriptedConnection, cmd: { line: string; arg: string }) => {
+      const file = conn.owner.files.get(cmd.arg)!;
+      await conn.send(`150 Opening BINARY mode data connection for ${cmd.arg} (${file.length} bytes).`);
+      await sendData(await conn.dataSocket(), file.subarray(restAt));
+      restAt = 0;
+      await delay(100);
+      const ahead = conn.commands.at(-1) !== cmd.line;
+      record.push(ahead);
+      if (ahead && outOfStep) {
+        await conn.expect(/^EPSV/);
+        const listener = await conn.listenPassive();
+        await conn.send(`229 Entering Extended Passive Mode (|||${listener.port}|)`, '226 Transfer complete');
+        return;
+      }
+      await conn.send('226 Transfer complete');
+    },
+  };
+}
+
+describe('transfers sent ahead', () => {
+  const files = { 'a.bin': BIG, 'b.txt': SMALL, 'c.txt': Buffer.from('third\n') };
+
+  it('queued gets: each next EPSV+RETR goes out once the data has ended, before the 226; events keep their order', BOUND, async (t) => {
+    const ahead: boolean[] = [];
+    const { server, ftp, seen } = await start(t, { files, handlers: aheadRetr(ahead) }, { transferMode: 'binary' });
+    for (const name of ['a.bin', 'b.txt', 'c.txt']) ftp.post('get', name);
+    await waitFor(seen, 'get_done', { count: 3, timeoutMs: 8000 });
+    const bytes = (name: string) => Buffer.concat(only(seen, 'get_data').filter((event) => event.args[1] === name).map((event) => event.args[0] as Buffer));
+    assert.equal(sha256(bytes('a.bin')), sha256(BIG));
+    assert.deepEqual([bytes('b.txt'), bytes('c.txt')], [SMALL, files['c.txt']]);
+    assert.deepEqual(ahead, [true, true, false]);
+    assert.deepEqual(server.commands.filter((line) => /^(EPSV|RETR|TYPE)/.test(line)), ['TYPE I', 'EPSV', 'RETR a.bin', 'EPSV', 'RETR b.txt', 'EPSV', 'RETR c.txt']);
+    const order = seen.filter((event) => event.name.startsWith('get_') && event.name !== 'get_data').map((event) => `${event.name} ${String(event.args.at(-1))}`);
+    assert.deepEqual(order, ['a.bin', 'b.txt', 'c.txt'].flatMap((name) => [`get_connected ${name}`, `get_server ${name}`, `get_done ${name}`]));
+  });
+
+  it('never across a command that is no transfer (get, size, get)', BOUND, async (t) => {
+    const ahead: boolean[] = [];
+    const { ftp } = await start(t, { files, handlers: aheadRetr(ahead) }, { transferMode: 'binary' });
+    const results = await within(Promise.all([
+      ftp.request('get', ['b.txt']), ftp.request('size', ['b.txt']), ftp.request('get', ['c.txt']),
+    ]), 8000, 'get, size, get');
+    assert.deepEqual([results[0], (results[1] as { code: number }).code, results[2]], [SMALL, 213, files['c.txt']]);
+    assert.deepEqual(ahead, [false, false]);
+  });
+
+  it('a server that answers a transfer sent ahead out of step: reconnect, every file exact, never ahead again', BOUND, async (t) => {
+    const ahead: boolean[] = [];
+    const { server, ftp, seen } = await start(t, { files, handlers: aheadRetr(ahead, true) }, { transferMode: 'binary', reconnectDelay: 10 });
+    const got = await within(Promise.all(['a.bin', 'b.txt', 'c.txt', 'b.txt'].map((name) => ftp.request('get', [name]))), 8000, 'gets');
+    assert.equal(sha256(got[0] as Buffer), sha256(BIG));
+    assert.deepEqual(got.slice(1), [SMALL, files['c.txt'], SMALL]);
+    assert.equal(only(seen, 'reconnecting').length, 1, 'one reconnect');
+    assert.equal(only(seen, 'get_error').length, 0);
+    // After the first out-of-step answer, every transfer waits for the 226 before it.
+    assert.equal(ahead[0], true);
+    assert.deepEqual(ahead.slice(1), ahead.slice(1).map(() => false));
+    assert.ok(server.commands.includes(`REST ${BIG.length}`), 'the interrupted get resumed where its data ended');
   });
 });
 
