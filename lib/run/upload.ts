@@ -2,7 +2,7 @@
  * Runs an upload (STOR, APPE, STOU) fed by `put_data` chunks and ended by `put_close`.
  *
  * Memory rule: the session keeps references to posted chunks (it never copies them) until they
- * are written, and writes only while the socket accepts more, in slices of at most `blockSize`.
+ * are written, and writes slices of at most `blockSize` while less than 1 MiB waits in the socket.
  * Bytes posted and not yet written may not exceed `maxUploadBuffer`; a `put_data` past that
  * fails the upload. A caller that posts the next chunk after each `put_flushed` never gets near it.
  */
@@ -54,7 +54,7 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
     announce(ctx, job, 'put_server', first.code, first.text, param);
     // A final reply that arrives while we still send (552 disk full, 426) stops the sending.
     let early: FtpError | null = null;
-    const last = awaitTransferReply(ctx, (reply) => {
+    const last = awaitTransferReply(ctx, job, (reply) => {
       if (reply.code < 400) return;
       early = replyError(reply);
       data.close();
@@ -78,6 +78,13 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
 }
 
 /**
+ * Bytes handed to the socket and not yet taken by the kernel before the upload waits for 'drain':
+ * slices queue up to this in Node's buffer (referenced, not copied) and go out in a few large
+ * writes, instead of one 'drain' wait per slice.
+ */
+const WRITE_AHEAD = 1024 * 1024;
+
+/**
  * Writes the feed's chunks as they are posted, then ends the connection after `put_close`.
  * `put_flushed` fires as each posted chunk is handed to the operating system.
  */
@@ -98,10 +105,8 @@ async function send(stream: DataStream, job: Job, ctx: RunContext, flushed: (byt
   });
   socket.on('error', (error) => fail(dataConnectionFailed(error)));
   socket.on('close', () => fail(new DataConnectionError('the server closed the data connection during the upload')));
-  socket.on('drain', () => {
-    idle.touch();
-    feed.wake();
-  });
+  const touched = () => idle.touch(); // a slice reached the kernel: progress, however slow the link
+  socket.on('drain', () => feed.wake());
   const check = () => {
     const error = stopped() ?? feed.failure ?? failure;
     if (error) throw error;
@@ -119,13 +124,13 @@ async function send(stream: DataStream, job: Job, ctx: RunContext, flushed: (byt
         continue;
       }
       for (let at = 0; at < chunk.length; at += blockSize) {
-        while (socket.writableNeedDrain) {
+        while (socket.writableLength >= WRITE_AHEAD) {
           await changed();
           check();
         }
         const last = at + blockSize >= chunk.length;
         job.progress.delivered += Math.min(blockSize, chunk.length - at);
-        socket.write(chunk.subarray(at, at + blockSize), last ? () => flushed(chunk.length) : undefined);
+        socket.write(chunk.subarray(at, at + blockSize), last ? () => { idle.touch(); flushed(chunk.length); } : touched);
       }
       if (chunk.length === 0) flushed(0);
       feed.chunks.shift();
