@@ -185,7 +185,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'small-down', slow: false,
     title: 'Small files downloaded one after the other on one session',
-    about: 'RETR of N files of 4 KiB, one login (curl: one -K config, the connection reused; lftp: a script of get lines; both to /dev/null).',
+    about: 'RETR of N files of 4 KiB, one login (ftp-session: downloadTo with four transfers posted at a time, so the session sends each next one ahead of the current 226; curl: one -K config, the connection reused; lftp: a script of get lines; both to /dev/null).',
     rows: (w) => rows(PEERS, w.plain, smallTimeout(w.sizes.smallFiles, 0), () => smallDown(w, w.sizes.smallFiles)),
     metrics: [WALL, FILES_S, CPU_FILE, IN_CPU_FILE, RSS, SERVER_CPU],
     values: smallValues,
@@ -193,7 +193,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'small-up', slow: false,
     title: 'Small files uploaded one after the other on one session',
-    about: 'STOR of N local files of 4 KiB (tmpfs) to upload/, one login (ftp-session: see its client, today fileSource per file; basic-ftp: each file read whole, uploaded with Readable.from; curl: one -K config of upload-file/url pairs; lftp: a script of put lines).',
+    about: 'STOR of N local files of 4 KiB (tmpfs) to upload/, one login (ftp-session: fileSource per file, four uploads posted at a time, as for downloads; basic-ftp: each file read whole, uploaded with Readable.from; curl: one -K config of upload-file/url pairs; lftp: a script of put lines).',
     rows: (w) => rows(PEERS, w.plain, smallTimeout(w.sizes.smallFiles, 0), () => smallUp(w, w.sizes.smallFiles)),
     metrics: [WALL, FILES_S, CPU_FILE, IN_CPU_FILE, RSS, SERVER_CPU],
     values: smallValues,
