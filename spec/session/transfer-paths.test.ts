@@ -271,7 +271,7 @@ describe('downloadTo', () => {
 });
 
 describe('fileSource', () => {
-  it('uploads a local file byte-exact: from the start, from an offset, empty, small', BOUND, async (t) => {
+  it('uploads a local file byte-exact: from the start, from an offset, empty, small, around the first read\'s size', BOUND, async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'ftp-session-file-source-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const data = randomBytes(5 * 1024 * 1024 + 3); // more than the four 1 MiB buffers: they must be reused
@@ -288,6 +288,13 @@ describe('fileSource', () => {
     assert.deepEqual(server.uploads.get('small.bin'), SMALL);
     assert.equal(sha256(server.uploads.get('whole.bin')!), sha256(data));
     assert.equal(sha256(server.uploads.get('tail.bin')!), sha256(data.subarray(4_000_000)));
+    // Around the size of the first read (64 KiB), which alone ends a smaller file.
+    for (const size of [65_535, 65_536, 65_537, 1024 * 1024 + 65_536]) {
+      const name = `edge-${size}.bin`;
+      await writeFile(join(dir, name), data.subarray(0, size));
+      await within(ftp.upload(name, fileSource(join(dir, name))), 8000, name);
+      assert.equal(sha256(server.uploads.get(name)!), sha256(data.subarray(0, size)), name);
+    }
   });
 
   it('a missing file fails the upload with LocalIoError before STOR is sent', BOUND, async (t) => {
