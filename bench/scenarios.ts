@@ -116,12 +116,8 @@ function rows(clients: ClientName[], target: Target, timeoutMs: number, transfer
 const bigTimeout = (w: World): number => 60_000 + (w.sizes.big / 20e6) * 1000;
 const smallTimeout = (files: number, rttMs: number): number => 120_000 + files * (20 + 8 * rttMs);
 const fromFile = (c: ClientName): string | undefined => (c === 'curl' || c === 'lftp' ? 'reads the file: no memory source' : undefined);
-/**
- * The upload scenarios' clients: the peers and the bare socket (the yardstick: what a Node
- * process pays with no library). Not in --smoke runs yet: spec/integration/bench-smoke.test.ts
- * lists each scenario's rows exactly, without these.
- */
-const uploaders = (w: World): ClientName[] => (w.smoke ? PEERS : [...PEERS, 'bare-socket']);
+/** The big-file scenarios' clients: the peers and the bare socket (the yardstick: what a Node process pays with no library). */
+const WITH_BARE: ClientName[] = [...PEERS, 'bare-socket'];
 
 function download(w: World): Transfer {
   return { kind: 'download', remote: 'big.bin', bytes: w.sizes.big };
@@ -162,7 +158,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'download', slow: false,
     title: 'Download of the big file to a null sink',
     about: 'RETR of big.bin (TYPE I: vsftpd sends with sendfile). Node clients write into a counting null Writable (basic-ftp: downloadTo(writable); ftp-session: its operation in bench/clients/ftp-session.mjs, today downloadTo(remote, fn) feeding that Writable); curl and lftp write to /dev/null. The bare socket is hand-written FTP reading the data socket with onread into one reused 256 KiB buffer: the yardstick for the in-process rate.',
-    rows: (w) => rows([...PEERS, 'bare-socket'], w.plain, bigTimeout(w), () => download(w)),
+    rows: (w) => rows(WITH_BARE, w.plain, bigTimeout(w), () => download(w)),
     metrics: [WALL, CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },
@@ -170,7 +166,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'upload-memory', slow: false,
     title: 'Upload of the big file from memory',
     about: 'STOR from one Buffer built before connecting (ftp-session: the Buffer; basic-ftp: Readable.from(buffer); bare socket: the Buffer in one end(buffer)). curl and lftp have no memory source: they read the same bytes from a file on tmpfs, the closest they have.',
-    rows: (w) => rows(uploaders(w), w.plain, bigTimeout(w), () => upload(w, 'memory'), fromFile),
+    rows: (w) => rows(WITH_BARE, w.plain, bigTimeout(w), () => upload(w, 'memory'), fromFile),
     metrics: [WALL, CPU, SOURCE_CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },
@@ -178,7 +174,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'upload-file', slow: false,
     title: 'Upload of the big file from a file on /dev/shm',
     about: 'STOR from src.bin on tmpfs (ftp-session: see bench/clients/ftp-session.mjs, today fileSource; basic-ftp: uploadFrom(path); curl -T; lftp put; bare socket: four reused 1 MiB buffers).',
-    rows: (w) => rows(uploaders(w), w.plain, bigTimeout(w), () => upload(w, 'file')),
+    rows: (w) => rows(WITH_BARE, w.plain, bigTimeout(w), () => upload(w, 'file')),
     metrics: [WALL, CPU, RSS, RATE, SERVER_CPU],
     values: bigValues,
   },

@@ -16,8 +16,8 @@ import { after, before, describe, it } from 'node:test';
 /** The clients each scenario must have run (row keys). */
 const EXPECTED: Record<string, string[]> = {
   download: ['ftp-session', 'curl', 'lftp', 'basic-ftp', 'bare-socket'],
-  'upload-memory': ['ftp-session', 'curl', 'lftp', 'basic-ftp'],
-  'upload-file': ['ftp-session', 'curl', 'lftp', 'basic-ftp'],
+  'upload-memory': ['ftp-session', 'curl', 'lftp', 'basic-ftp', 'bare-socket'],
+  'upload-file': ['ftp-session', 'curl', 'lftp', 'basic-ftp', 'bare-socket'],
   'small-down': ['ftp-session', 'curl', 'lftp', 'basic-ftp'],
   'small-up': ['ftp-session', 'curl', 'lftp', 'basic-ftp'],
   'small-down-rtt': ['ftp-session', 'curl', 'lftp', 'basic-ftp'],
