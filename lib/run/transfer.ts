@@ -94,10 +94,11 @@ function canStartEarly(ctx: RunContext, job: Job): boolean {
  * connection has ended both ways: the server has then left its transfer loop and reads the
  * commands after its final reply. Earlier is not safe: ProFTPD answers a command that comes while
  * it still reads an upload with `450 EPSV: data transfer in progress`, before its 226. So an
- * upload sends ahead only after its data connection closed, which on vsftpd comes with the 226. Replies keep their order: the control connection serves its waiters oldest
- * first. The job keeps what was started ({@link Job.early}) and picks it up when it runs (it is
- * next in the queue). A server that answers them out of step ({@link outOfStep}) turns this off
- * for the session. Returns whether `job` was started.
+ * upload sends ahead only after its data connection closed, which on vsftpd comes with the 226.
+ * Replies keep their order: the control connection serves its waiters oldest first. The job
+ * keeps what was started ({@link Job.early}) and picks it up when it runs (it is next in the
+ * queue). A server that answers them out of step ({@link outOfStep}) turns this off for the
+ * session. Returns whether `job` was started.
  */
 export function startEarly(ctx: RunContext, job: Job): boolean {
   if (!canStartEarly(ctx, job)) return false;
