@@ -66,6 +66,7 @@ const RSS: Metric = { key: 'rssMiB', label: 'peak RSS (MiB)', digits: 1, better:
 const RATE: Metric = { key: 'rateMBs', label: 'in-process rate (MB/s)', digits: 0, better: 'higher', ratio: true };
 const FILES_S: Metric = { key: 'filesPerS', label: 'files/s', digits: 0, better: 'higher', ratio: true };
 const CPU_FILE: Metric = { key: 'cpuMsPerFile', label: 'CPU ms/file', digits: 3, better: 'lower', ratio: true };
+const RT_PER_FILE: Metric = { key: 'rtPerFile', label: 'round trips/file', digits: 2, better: 'lower', ratio: true };
 const IN_CPU_FILE: Metric = { key: 'inCpuMsPerFile', label: 'in-process CPU ms/file', digits: 3, better: 'lower' };
 /** upload-memory: the node clients' CPU for building the 1 GiB Buffer (in their CPU column too). */
 const SOURCE_CPU: Metric = { key: 'sourceCpuS', label: 'of which building the Buffer (s)', digits: 3, better: 'lower' };
@@ -199,7 +200,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Small files downloaded through 10 ms of round-trip time',
     about: 'As small-down, through bench/support/delay-proxy.ts (control and passive data connections delayed, 5 ms each way). Round trips per file = wall ÷ RTT ÷ files (login and start-up included).',
     rows: (w) => rows(PEERS, delayedOf(w), smallTimeout(w.sizes.rttFiles, w.sizes.rttMs), () => smallDown(w, w.sizes.rttFiles)),
-    metrics: [WALL, { key: 'rtPerFile', label: 'round trips/file', digits: 2, better: 'lower', ratio: true }, FILES_S, CPU_FILE],
+    metrics: [WALL, RT_PER_FILE, FILES_S, CPU_FILE],
     values: rttValues,
   },
   {
@@ -207,7 +208,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Small files uploaded through 10 ms of round-trip time',
     about: 'As small-up, through the delay proxy.',
     rows: (w) => rows(PEERS, delayedOf(w), smallTimeout(w.sizes.rttFiles, w.sizes.rttMs), () => smallUp(w, w.sizes.rttFiles)),
-    metrics: [WALL, { key: 'rtPerFile', label: 'round trips/file', digits: 2, better: 'lower', ratio: true }, FILES_S, CPU_FILE],
+    metrics: [WALL, RT_PER_FILE, FILES_S, CPU_FILE],
     values: rttValues,
   },
   {
