@@ -13,6 +13,7 @@ import {
 import { EventDelivery, type EventSink, type FtpEventName, type FtpEvents } from './events.js';
 import { resolveOptions, type FtpSessionOptions, type ResolvedOptions, type TransferMode } from './options.js';
 import type { Reply } from './protocol/reply.js';
+import { readsNoCommandDuringUpload } from './protocol/servers.js';
 import { restore } from './restore.js';
 import { isPermanent, isTransientReply, newProgress, recoverFromFailure, recoverFromLoss } from './retry.js';
 import { StateMachine, type SessionState } from './state.js';
@@ -95,7 +96,7 @@ export class SessionCore extends TypedEventEmitter {
       this.delivery.push('state', to, from);
     });
     this.settings = {
-      connectionMode: this.options.connectionMode, type: null, epsv: null, eprt: null, cwd: null, opts: new Map(), features: null, staleRest: false, overlap: true,
+      connectionMode: this.options.connectionMode, type: null, epsv: null, eprt: null, cwd: null, opts: new Map(), features: null, staleRest: false, overlap: true, uploadsAhead: false,
     };
     const { user, password, account } = this.options;
     if (user !== undefined && password !== undefined) this.credentials = { user, password, account };
@@ -291,6 +292,7 @@ export class SessionCore extends TypedEventEmitter {
       return;
     }
     this.attach(connection);
+    this.settings.uploadsAhead = readsNoCommandDuringUpload(greeting.text);
     this.last = { code: greeting.code, message: greeting.message };
     if (!restoring) this.delivery.push('connected', greeting.code, greeting.text);
     if (this.credentials) {

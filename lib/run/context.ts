@@ -36,6 +36,12 @@ export interface SessionSettings extends DataSettings {
    * out of step.
    */
   overlap: boolean;
+  /**
+   * The server reads no command while it receives an upload (from its greeting, on each
+   * connection; see protocol/servers.ts): a queued transfer may be sent ahead as soon as an
+   * upload's last byte and FIN are sent, not only once its data connection has closed.
+   */
+  uploadsAhead: boolean;
 }
 
 /** Bytes posted with `put_data` for one upload, waiting to be written. */

@@ -35,6 +35,12 @@ export interface TransferReply {
    * When the data moved well, the next queued transfer is sent first (see {@link startEarly}).
    */
   finish(dataError: FtpError | null): Promise<{ reply: Reply; error: FtpError | null }>;
+  /**
+   * An upload's last byte and FIN are sent: on a server that reads no command while it receives
+   * an upload ({@link SessionSettings.uploadsAhead}), the next queued transfer is sent now, not
+   * once the data connection has closed.
+   */
+  uploadSent(): void;
 }
 
 /**
@@ -52,14 +58,27 @@ export function awaitTransferReply(ctx: RunContext, job: Job, onArrival: (reply:
     arrived = true;
     onArrival(reply);
   }, () => {}).finally(stopKeepalive);
+  let overlapped = false;
+  // A verified job sends more commands after this one; anything else has sent its last.
+  const sendAhead = (when: string) => {
+    stopKeepalive();
+    const next = overlapped || job.progress.verify ? undefined : ctx.next();
+    if (next) overlapped = startEarly(ctx, next, when);
+  };
   return {
+    uploadSent() {
+      if (ctx.settings.uploadsAhead) sendAhead("at the upload's FIN");
+    },
     async finish(dataError) {
       stopKeepalive();
       const aborting = dataError !== null && !arrived;
+      if (aborting && overlapped) {
+        // ABOR would come behind the commands sent ahead, which the server runs first: end the connection instead.
+        ctx.control.destroy(dataError);
+        throw dataError;
+      }
       if (aborting) ctx.control.send('ABOR');
-      // A verified job sends more commands after this one; anything else has sent its last.
-      const next = dataError === null && !job.progress.verify ? ctx.next() : undefined;
-      const overlapped = next !== undefined && startEarly(ctx, next);
+      if (dataError === null) sendAhead('after the data connection ended');
       ctx.control.startReplyTimer();
       const reply = await ctx.control.final(await pending);
       if (overlapped && (reply.code === 227 || reply.code === 229)) throw outOfStep(ctx, `${reply.code} ${reply.text}`);
@@ -92,17 +111,19 @@ function canStartEarly(ctx: RunContext, job: Job): boolean {
  * sent that reply, and the round trip between one file's 226 and the next one's 229 is gone
  * (RFC 959 lets a client send commands before the replies to earlier ones). Only once the data
  * connection has ended both ways: the server has then left its transfer loop and reads the
- * commands after its final reply. Earlier is not safe: ProFTPD answers a command that comes while
- * it still reads an upload with `450 EPSV: data transfer in progress`, before its 226. So an
- * upload sends ahead only after its data connection closed, which on vsftpd comes with the 226.
+ * commands after its final reply. Earlier is not safe in general: ProFTPD answers a command that
+ * comes while it still reads an upload with `450 EPSV: data transfer in progress`, before its
+ * 226. So an upload sends ahead once its data connection closed, or, on a server known to read no
+ * command during an upload (vsftpd, whose close comes with its 226), once its FIN is sent
+ * ({@link TransferReply.uploadSent}).
  * Replies keep their order: the control connection serves its waiters oldest first. The job
  * keeps what was started ({@link Job.early}) and picks it up when it runs (it is next in the
  * queue). A server that answers them out of step ({@link outOfStep}) turns this off for the
- * session. Returns whether `job` was started.
+ * session. `when` goes into the debug trace. Returns whether `job` was started.
  */
-export function startEarly(ctx: RunContext, job: Job): boolean {
+export function startEarly(ctx: RunContext, job: Job, when: string): boolean {
   if (!canStartEarly(ctx, job)) return false;
-  ctx.trace.note(`${job.spec.name} sent ahead, before the running transfer's final reply`);
+  ctx.trace.note(`${job.spec.name} sent ahead, before the running transfer's final reply (${when})`);
   const data = openData(ctx.control, ctx.settings, ctx.options, ctx.trace, { then: [formatCommand(job.spec.verb!, job.args)], reads: job.reads });
   data.catch(() => {}); // read when the job runs; a lost connection makes the job start afresh
   job.early = { control: ctx.control, data };

@@ -64,7 +64,7 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
     try {
       const stream = await guard(ctx, data.socket());
       if (data.mode === 'active') announce(ctx, job, 'put_connected', param);
-      await guard(ctx, send(stream, job, ctx, (bytes) => ctx.events.push('put_flushed', bytes, param), () => early), job);
+      await guard(ctx, send(stream, job, ctx, { flushed: (bytes) => ctx.events.push('put_flushed', bytes, param), stopped: () => early, ended: () => last.uploadSent() }), job);
     } catch (error) {
       sendError = reportable(ctx, error);
       data.close(true); // RST: what was sent must not look like the whole file
@@ -84,11 +84,22 @@ export async function runUpload(ctx: RunContext, job: Job): Promise<void> {
  */
 const WRITE_AHEAD = 1024 * 1024;
 
+/** What {@link send} tells its upload, and asks it. */
+interface SendHooks {
+  /** A posted chunk of `bytes` was handed to the operating system (`put_flushed`). */
+  flushed(bytes: number): void;
+  /** The upload's final reply came early with a failure: stop sending. */
+  stopped(): FtpError | null;
+  /** The last byte and the FIN were handed to the operating system. */
+  ended(): void;
+}
+
 /**
- * Writes the feed's chunks as they are posted, then ends the connection after `put_close`.
- * `put_flushed` fires as each posted chunk is handed to the operating system.
+ * Writes the feed's chunks as they are posted, then ends the connection after `put_close` and
+ * waits for it to close.
  */
-async function send(stream: DataStream, job: Job, ctx: RunContext, flushed: (bytes: number) => void, stopped: () => FtpError | null): Promise<void> {
+async function send(stream: DataStream, job: Job, ctx: RunContext, hooks: SendHooks): Promise<void> {
+  const { flushed, stopped } = hooks;
   const { blockSize, timeout } = ctx.options;
   const { socket } = stream;
   const feed = job.feed!;
@@ -139,6 +150,7 @@ async function send(stream: DataStream, job: Job, ctx: RunContext, flushed: (byt
     await new Promise<void>((resolve, reject) => {
       socket.removeAllListeners('close');
       socket.once('close', (hadError) => (hadError ? reject(failure ?? new DataConnectionError('data connection failed while closing')) : resolve()));
+      socket.once('finish', hooks.ended);
       socket.end();
     });
   } finally {

@@ -91,6 +91,30 @@ for (const kind of SERVER_KINDS) {
       }
     });
 
+    test('queued uploads: sent ahead at the FIN on vsftpd only (it reads no command during an upload), every file exact', async () => {
+      const { ftp, trace } = await openTraced(server);
+      try {
+        let reconnects = 0;
+        ftp.on('reconnecting', () => { reconnects++; });
+        const uploads = contents.slice(0, 12).map((data, i) => ftp.upload(`${server.uploadDir}/fin${i}.bin`, data));
+        await within(Promise.all(uploads), WAIT_MS, 'uploads', trace);
+        for (let i = 0; i < 12; i++) {
+          const onDisk = await readFile(join(server.root, server.uploadDir, `fin${i}.bin`));
+          assert.equal(sha256(onDisk), sha256(contents[i]!), `fin${i}.bin${tail(trace)}`);
+        }
+        assert.equal(reconnects, 0, tail(trace));
+        const atFin = trace.filter((line) => line.includes("(at the upload's FIN)")).length;
+        // ProFTPD (450) and Pure-FTPd (500) answer a command that comes during an upload: never at the FIN there.
+        if (kind === 'vsftpd') assert.ok(atFin >= 10, `sent ahead at the FIN ${atFin} times${tail(trace)}`);
+        else assert.equal(atFin, 0, tail(trace));
+        assert.ok(aheadNotes(trace) >= 10, `sent ahead ${aheadNotes(trace)} times${tail(trace)}`);
+        const wire = sent(trace).filter((line) => /^(EPSV|STOR)/.test(line));
+        assert.deepEqual(wire, contents.slice(0, 12).flatMap((_, i) => ['EPSV', `STOR ${server.uploadDir}/fin${i}.bin`]));
+      } finally {
+        await ftp.close();
+      }
+    });
+
     test('a missing file sent ahead fails alone; the transfers around it succeed', async () => {
       const { ftp, trace } = await openTraced(server);
       try {

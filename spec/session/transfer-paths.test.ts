@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileSource, LocalIoError, ReplyError } from '../../lib/index.js';
 import { sha256 } from '../support/hash.js';
 import { within } from '../support/traced.js';
-import { sendData, serveDownload, type ScriptedConnection } from '../support/scripted-server.js';
+import { readData, sendData, serveDownload, type ScriptedConnection } from '../support/scripted-server.js';
 import { BOUND, names, only, start, waitFor } from './harness.js';
 
 const BIG = randomBytes(2 * 1024 * 1024 + 77);
@@ -206,6 +206,68 @@ describe('transfers sent ahead', () => {
     assert.equal(ahead[0], true);
     assert.deepEqual(ahead.slice(1), ahead.slice(1).map(() => false));
     assert.ok(server.commands.includes(`REST ${BIG.length}`), 'the interrupted get resumed where its data ended');
+  });
+});
+
+/** Whether a command after `line` comes within `ms` (polled every 10 ms). */
+async function nextCommandCame(conn: ScriptedConnection, line: string, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms; waited += 10) {
+    if (conn.commands.at(-1) !== line) return true;
+    await delay(10);
+  }
+  return false;
+}
+
+/**
+ * STOR that reads the upload to its FIN, then keeps its side of the data connection open while
+ * it records whether the next command came meanwhile. `resetFirst`: the first upload's data
+ * connection then ends with RST, and no reply comes before the client closes the connection.
+ */
+function holdingStor(record: boolean[], resetFirst = false) {
+  return {
+    STOR: async (conn: ScriptedConnection, cmd: { line: string; arg: string }) => {
+      await conn.send('150 Ok to send data');
+      const data = await conn.dataSocket();
+      const bytes = await readData(data);
+      record.push(await nextCommandCame(conn, cmd.line, 300));
+      if (resetFirst && record.length === 1) {
+        data.resetAndDestroy();
+        await conn.waitClosed(); // no reply: the client must not wait for one, nor send ABOR behind what it sent ahead
+        return;
+      }
+      conn.owner.uploads.set(cmd.arg, bytes);
+      data.end();
+      await conn.send('226 Transfer complete');
+    },
+  };
+}
+
+describe('uploads sent ahead at the FIN', () => {
+  const VSFTPD = '220 (vsFTPd 3.0.3)';
+  const payloads = [BIG, SMALL, Buffer.from('third\n')];
+
+  it('a vsftpd greeting: the next EPSV+STOR go out at the FIN, before the server closes its side; any other: only after', BOUND, async (t) => {
+    for (const greeting of [VSFTPD, '220 some other server']) {
+      const ahead: boolean[] = [];
+      const { server, ftp } = await start(t, { greeting, halfOpenData: true, handlers: holdingStor(ahead) }, { transferMode: 'binary' });
+      await within(Promise.all(payloads.map((data, i) => ftp.upload(`u${i}.bin`, data))), 8000, `uploads (${greeting})`);
+      assert.deepEqual(ahead, greeting === VSFTPD ? [true, true, false] : [false, false, false], greeting);
+      payloads.forEach((data, i) => assert.equal(sha256(server.uploads.get(`u${i}.bin`)!), sha256(data), `u${i}.bin (${greeting})`));
+      assert.deepEqual(server.commands.filter((line) => /^(EPSV|STOR)/.test(line)), payloads.flatMap((_, i) => ['EPSV', `STOR u${i}.bin`]));
+    }
+  });
+
+  it('the data connection fails after the FIN with a transfer sent ahead: no ABOR behind it, the connection is dropped, the next upload is exact', BOUND, async (t) => {
+    const ahead: boolean[] = [];
+    const { server, ftp, seen } = await start(t, { greeting: VSFTPD, halfOpenData: true, handlers: holdingStor(ahead, true) }, { transferMode: 'binary', reconnectDelay: 10 });
+    const results = await within(Promise.allSettled(payloads.slice(0, 2).map((data, i) => ftp.upload(`u${i}.bin`, data))), 8000, 'uploads');
+    assert.equal(results[0].status, 'rejected', 'an upload the server never confirmed does not look successful');
+    assert.match(String((results[0] as PromiseRejectedResult).reason), /ECONNRESET/);
+    assert.equal(results[1].status, 'fulfilled');
+    assert.equal(sha256(server.uploads.get('u1.bin')!), sha256(SMALL));
+    assert.equal(ahead[0], true, 'u1 was sent ahead at the FIN of u0');
+    assert.ok(!server.commands.includes('ABOR'), server.commands.join(', '));
+    assert.equal(only(seen, 'reconnecting').length, 1);
   });
 });
 

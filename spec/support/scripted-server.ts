@@ -65,6 +65,11 @@ export interface ScriptedServerOptions {
   listing?: readonly string[];
   /** Line ending of `conn.send`. Default CRLF. */
   eol?: string;
+  /**
+   * Data sockets stay open for writing after the client's FIN until the script ends them (a
+   * server still busy after an upload's last byte). Default false: they end with the client's.
+   */
+  halfOpenData?: boolean;
 }
 
 /** Pieces for raw writes: `pieceSize` bytes each (1 = byte by byte), or cut at `cuts` offsets. */
@@ -439,12 +444,14 @@ export class ScriptedServer {
   private readonly listeners: DataListener[] = [];
   private readonly outgoing: Socket[] = [];
   private readonly running: Promise<void>[] = [];
+  private readonly halfOpenData: boolean;
 
   constructor(private readonly server: Server, readonly host: string, readonly port: number, options: ScriptedServerOptions) {
     this.handlers = { ...DEFAULT_HANDLERS, ...options.handlers };
     this.greeting = options.greeting === undefined ? '220 scripted server ready' : options.greeting;
     this.eol = options.eol ?? '\r\n';
     this.listing = options.listing ?? ['a.txt', 'b.txt'];
+    this.halfOpenData = options.halfOpenData ?? false;
     for (const [name, content] of Object.entries(options.files ?? {})) this.files.set(name, Buffer.from(content));
     server.on('connection', (socket) => {
       if (this.closing) {
@@ -485,7 +492,7 @@ export class ScriptedServer {
   /** Opens a data listener (closed by {@link close}). */
   listen(host: string, port: number): Promise<DataListener> {
     return new Promise((resolve, reject) => {
-      const server = createServer();
+      const server = createServer({ allowHalfOpen: this.halfOpenData });
       server.once('error', reject);
       server.listen({ host, port, exclusive: true }, () => {
         const listener = new DataListener(server, host, (server.address() as AddressInfo).port);
