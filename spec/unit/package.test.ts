@@ -19,6 +19,21 @@ it('loads as CommonJS and as an ES module, with the same exports', async () => {
   const { ReplyError } = cjs as { ReplyError: new (m: string, c: number) => { code: string; replyCode: number } };
   const error = new ReplyError('No such file', 550);
   assert.deepEqual([error.code, error.replyCode], ['ERR_FTP_REPLY', 550]);
+  // Bundling keeps class names: errors take their `name` from their class.
+  for (const api of [cjs, esm]) {
+    const { TimeoutError } = api as { TimeoutError: new (m: string) => Error };
+    assert.equal(new TimeoutError('late').name, 'TimeoutError');
+  }
+});
+
+it('each format is one file: nothing of its own to load at start-up but its dependencies', () => {
+  const dependencies = Object.keys((JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+  for (const file of [entry.import.default, entry.require.default]) {
+    const code = readFileSync(file, 'utf8');
+    const loaded = [...code.matchAll(/(?:\bfrom\s*|\brequire\(|\bimport\()\s*["']([^"']+)["']/g)].map((match) => match[1]!);
+    assert.ok(loaded.length > 0, `${file}: no imports found at all (the check itself is broken)`);
+    for (const name of loaded) assert.ok(name.startsWith('node:') || dependencies.includes(name), `${file} loads ${name}`);
+  }
 });
 
 it('ships type declarations for both formats', () => {
