@@ -4,7 +4,8 @@
  * has ended, before that one's 226. Checked here: every file byte-exact, downloads and uploads
  * mixed with other commands, the order of the commands on the wire, that sending ahead really
  * happened (the trace's note), that replies stayed in step (no reconnect, no out-of-step
- * error), and that an abort or a failure of a transfer sent ahead leaves the session usable.
+ * error), that uploads go ahead at their FIN on vsftpd only (the other two answer commands
+ * during an upload), and that an abort or a failure of a transfer sent ahead leaves the session usable.
  * Needs `npm run test:setup` (root) first.
  */
 import assert from 'node:assert/strict';
