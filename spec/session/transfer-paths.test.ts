@@ -136,6 +136,15 @@ describe('pipelined transfer commands', () => {
   });
 });
 
+/** Whether a command after `line` comes within `ms` (polled every 10 ms). */
+async function nextCommandCame(conn: ScriptedConnection, line: string, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms; waited += 10) {
+    if (conn.commands.at(-1) !== line) return true;
+    await delay(10);
+  }
+  return false;
+}
+
 /**
  * A RETR handler that honours REST and, once the data is sent, records whether the next command
  * had already come (the next transfer sent ahead of this 226). `outOfStep`: it then answers that
@@ -153,8 +162,7 @@ function aheadRetr(record: boolean[], outOfStep = false) {
       await conn.send(`150 Opening BINARY mode data connection for ${cmd.arg} (${file.length} bytes).`);
       await sendData(await conn.dataSocket(), file.subarray(restAt));
       restAt = 0;
-      await delay(100);
-      const ahead = conn.commands.at(-1) !== cmd.line;
+      const ahead = await nextCommandCame(conn, cmd.line, 100);
       record.push(ahead);
       if (ahead && outOfStep) {
         await conn.expect(/^EPSV/);
@@ -209,14 +217,6 @@ describe('transfers sent ahead', () => {
   });
 });
 
-/** Whether a command after `line` comes within `ms` (polled every 10 ms). */
-async function nextCommandCame(conn: ScriptedConnection, line: string, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 10) {
-    if (conn.commands.at(-1) !== line) return true;
-    await delay(10);
-  }
-  return false;
-}
 
 /**
  * STOR that reads the upload to its FIN, then keeps its side of the data connection open while
